@@ -1,0 +1,200 @@
+"""Runs a query plan: root fetches, then entity fetches whose representations come from the answers
+so far, each subgraph asked once per plan node whatever the number of objects."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from router.plan import LIST_MARK, FetchNode, QueryPlan, SubSelection
+
+JSON = dict[str, Any]
+
+
+class SubgraphClient(Protocol):
+    async def fetch(self, graph: str, body: JSON, headers: Mapping[str, str]) -> JSON:
+        """POST a GraphQL request to a subgraph and return its decoded JSON response."""
+
+
+@dataclass
+class ExecutionResult:
+    data: JSON = field(default_factory=dict)
+    errors: list[JSON] = field(default_factory=list)
+    fetches: int = 0
+
+
+class Executor:
+    def __init__(self, client: SubgraphClient) -> None:
+        self.client = client
+
+    async def execute(
+        self, plan: QueryPlan, variables: Mapping[str, Any], headers: Mapping[str, str]
+    ) -> ExecutionResult:
+        result = ExecutionResult()
+        run = _Run(self.client, variables, headers, result)
+        if plan.kind == "mutation":
+            for root in plan.roots:
+                await run.node(root)
+        else:
+            await asyncio.gather(*(run.node(root) for root in plan.roots))
+        return result
+
+
+class _Run:
+    def __init__(
+        self, client: SubgraphClient, variables: Mapping[str, Any], headers: Mapping[str, str],
+        result: ExecutionResult,
+    ) -> None:
+        self.client = client
+        self.variables = variables
+        self.headers = headers
+        self.result = result
+
+    async def node(self, node: FetchNode) -> None:
+        if node.entity:
+            await self._entities(node)
+        else:
+            await self._root(node)
+        if node.children:
+            await asyncio.gather(*(self.node(child) for child in node.children))
+
+    def _variables(self, node: FetchNode) -> JSON:
+        return {name: self.variables[name] for name in node.variable_names if name in self.variables}
+
+    async def _call(self, node: FetchNode, variables: JSON) -> JSON | None:
+        self.result.fetches += 1
+        try:
+            response = await self.client.fetch(
+                node.graph, {"query": node.operation, "variables": variables}, self.headers
+            )
+        except Exception as exc:
+            self.result.errors.append({
+                "message": f"subgraph {node.graph} could not be reached: {type(exc).__name__}",
+                "extensions": {"code": "SUBREQUEST_HTTP_ERROR", "serviceName": node.graph},
+            })
+            return None
+        return response
+
+    async def _root(self, node: FetchNode) -> None:
+        response = await self._call(node, self._variables(node))
+        if response is None:
+            return
+        for error in response.get("errors") or []:
+            self.result.errors.append(_tag(error, node.graph))
+        data = response.get("data")
+        if isinstance(data, dict):
+            deep_merge(self.result.data, data)
+
+    async def _entities(self, node: FetchNode) -> None:
+        targets = [
+            (obj, path) for obj, path in collect(self.result.data, node.path)
+            if obj.get("__typename", node.parent_type) == node.parent_type
+        ]
+        representations: list[JSON] = []
+        index_of: dict[bytes, int] = {}
+        owners: list[list[tuple[JSON, list[str | int]]]] = []
+        for obj, path in targets:
+            representation = build_representation(obj, node.requires, node.parent_type)
+            if representation is None:
+                continue
+            marker = orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
+            if marker not in index_of:
+                index_of[marker] = len(representations)
+                representations.append(representation)
+                owners.append([])
+            owners[index_of[marker]].append((obj, path))
+        if not representations:
+            return
+        variables = {"representations": representations, **self._variables(node)}
+        response = await self._call(node, variables)
+        if response is None:
+            return
+        entities = (response.get("data") or {}).get("_entities")
+        for error in response.get("errors") or []:
+            self.result.errors.append(_entity_error(error, node.graph, owners))
+        if not isinstance(entities, list):
+            return
+        for index, entity in enumerate(entities[: len(owners)]):
+            if isinstance(entity, dict):
+                for obj, _path in owners[index]:
+                    deep_merge(obj, entity)
+
+
+def collect(data: JSON, path: tuple[str, ...]) -> list[tuple[JSON, list[str | int]]]:
+    """The objects at a plan path (LIST_MARK steps into every list element) with their response paths."""
+    current: list[tuple[Any, list[str | int]]] = [(data, [])]
+    for step in path:
+        following: list[tuple[Any, list[str | int]]] = []
+        for value, where in current:
+            if step == LIST_MARK:
+                if isinstance(value, list):
+                    following += [(item, [*where, i]) for i, item in enumerate(value) if item is not None]
+            elif isinstance(value, dict) and value.get(step) is not None:
+                following.append((value[step], [*where, step]))
+        current = following
+    return [(value, where) for value, where in current if isinstance(value, dict)]
+
+
+def build_representation(obj: JSON, shape: SubSelection, typename: str) -> JSON | None:
+    representation = _project(obj, shape)
+    if representation is None:
+        return None
+    representation.setdefault("__typename", obj.get("__typename", typename))
+    return representation
+
+
+def _project(value: Any, shape: SubSelection) -> Any:
+    if isinstance(value, list):
+        items = [_project(item, shape) for item in value]
+        return None if any(i is None for i in items) else items
+    if not isinstance(value, dict):
+        return None
+    projected: JSON = {}
+    for key, sub in shape.fields.items():
+        inner = value.get(key)
+        if sub.selection is not None and inner is not None:
+            inner = _project(inner, sub.selection)
+        if inner is None and sub.name != "__typename":
+            return None
+        if inner is not None:
+            projected[sub.name] = inner
+    return projected
+
+
+def deep_merge(into: JSON, source: JSON) -> None:
+    for key, value in source.items():
+        existing = into.get(key)
+        if isinstance(existing, dict) and isinstance(value, dict):
+            deep_merge(existing, value)
+        elif isinstance(existing, list) and isinstance(value, list) and len(existing) == len(value):
+            for i, (mine, theirs) in enumerate(zip(existing, value, strict=True)):
+                if isinstance(mine, dict) and isinstance(theirs, dict):
+                    deep_merge(mine, theirs)
+                else:
+                    existing[i] = theirs
+        else:
+            into[key] = value
+
+
+def _tag(error: Any, graph: str) -> JSON:
+    tagged = dict(error) if isinstance(error, dict) else {"message": str(error)}
+    extensions = dict(tagged.get("extensions") or {})
+    extensions.setdefault("serviceName", graph)
+    tagged["extensions"] = extensions
+    return tagged
+
+
+def _entity_error(error: Any, graph: str, owners: list[list[tuple[JSON, list[str | int]]]]) -> JSON:
+    tagged = _tag(error, graph)
+    path = tagged.get("path")
+    if isinstance(path, list) and len(path) >= 2 and path[0] == "_entities" and isinstance(path[1], int):
+        index = path[1]
+        if 0 <= index < len(owners) and owners[index]:
+            tagged["path"] = owners[index][0][1] + path[2:]
+            return tagged
+    tagged.pop("path", None)
+    return tagged

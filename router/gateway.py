@@ -1,0 +1,140 @@
+"""One GraphQL request through the router: parse, validate against the API schema, plan (cached),
+execute over the subgraphs, shape the response."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    execute,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+
+from router.executor import Executor, SubgraphClient
+from router.plan import PlanningError, QueryPlan
+from router.planner import QueryPlanner, select_operation
+from router.response import ResponseShaper
+from router.supergraph import Supergraph
+
+JSON = dict[str, Any]
+
+
+@dataclass
+class GraphQLRequest:
+    query: str | None
+    variables: Mapping[str, Any] | None = None
+    operation_name: str | None = None
+    extensions: Mapping[str, Any] | None = None
+
+
+@dataclass
+class GraphQLResponse:
+    body: JSON
+    # "request" errors (the operation never ran) map to HTTP 400 under application/graphql-response+json.
+    request_error: bool = False
+    operation_kind: str | None = None
+    fetches: int = 0
+    plan: QueryPlan | None = field(default=None, repr=False)
+
+
+def error_response(message: str, code: str, **extensions: Any) -> GraphQLResponse:
+    return GraphQLResponse(
+        body={"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}, request_error=True
+    )
+
+
+@dataclass
+class _Prepared:
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDefinitionNode]
+    plan: QueryPlan
+
+
+class Gateway:
+    def __init__(self, supergraph: Supergraph, client: SubgraphClient, *, plan_cache_size: int = 1000) -> None:
+        self.supergraph = supergraph
+        self.planner = QueryPlanner(supergraph)
+        self.executor = Executor(client)
+        self._cache: OrderedDict[tuple[str, str | None], _Prepared] = OrderedDict()
+        self._cache_size = plan_cache_size
+
+    def prepare(self, query: str, operation_name: str | None) -> _Prepared | GraphQLResponse:
+        cache_key = (query, operation_name)
+        cached = self._cache.get(cache_key)
+        if cached is not None:
+            self._cache.move_to_end(cache_key)
+            return cached
+        try:
+            document = parse(query)
+        except GraphQLError as exc:
+            return GraphQLResponse(body={"errors": [_graphql_error(exc, "GRAPHQL_PARSE_FAILED")]}, request_error=True)
+        errors = validate(self.supergraph.api_schema, document)
+        if errors:
+            return GraphQLResponse(
+                body={"errors": [_graphql_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors]}, request_error=True
+            )
+        try:
+            operation = select_operation(document, operation_name)
+        except ValueError as exc:
+            return error_response(str(exc), "OPERATION_RESOLUTION_FAILURE")
+        try:
+            plan = self.planner.plan(document, operation_name)
+        except PlanningError as exc:
+            return error_response(f"the router could not plan this operation: {exc}", "QUERY_PLANNING_FAILED")
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        prepared = _Prepared(document, operation, fragments, plan)
+        self._cache[cache_key] = prepared
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return prepared
+
+    async def run(self, request: GraphQLRequest, headers: Mapping[str, str]) -> GraphQLResponse:
+        if not request.query:
+            return error_response("the request has no query", "BAD_REQUEST")
+        prepared = self.prepare(request.query, request.operation_name)
+        if isinstance(prepared, GraphQLResponse):
+            return prepared
+        raw_variables = dict(request.variables or {})
+        coerced = get_variable_values(
+            self.supergraph.api_schema, prepared.operation.variable_definitions or [], raw_variables
+        )
+        if isinstance(coerced, list):
+            return GraphQLResponse(
+                body={"errors": [_graphql_error(e, "BAD_USER_INPUT") for e in coerced]}, request_error=True
+            )
+        plan = prepared.plan
+        result = await self.executor.execute(plan, raw_variables, headers)
+        if plan.introspection:
+            local = execute(self.supergraph.api_schema, prepared.document, variable_values=raw_variables,
+                            operation_name=request.operation_name)
+            if hasattr(local, "__await__"):
+                local = await local  # type: ignore[misc]
+            for key, value in (local.data or {}).items():  # type: ignore[union-attr]
+                if value is not None:
+                    result.data[key] = value
+        errors = list(result.errors)
+        shaper = ResponseShaper(self.supergraph.api_schema, prepared.operation, prepared.fragments, coerced, errors)
+        data = shaper.shape(result.data)
+        body: JSON = {}
+        if errors:
+            body["errors"] = errors
+        body["data"] = data
+        return GraphQLResponse(body=body, operation_kind=plan.kind, fetches=result.fetches, plan=plan)
+
+
+def _graphql_error(error: GraphQLError, code: str) -> JSON:
+    formatted = dict(error.formatted)
+    extensions = dict(formatted.get("extensions") or {})
+    extensions.setdefault("code", code)
+    formatted["extensions"] = extensions
+    return formatted

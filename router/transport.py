@@ -1,0 +1,110 @@
+"""How the router reaches subgraphs: HTTP between processes, or in-process ASGI calls when the
+subgraphs live in the router's own process (the embedded mode)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import orjson
+
+JSON = dict[str, Any]
+ASGIApp = Any
+
+FORWARDED_HEADERS = ("x-request-id", "traceparent", "tracestate", "authorization", "accept-language")
+
+
+def forwarded(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name: headers[name] for name in FORWARDED_HEADERS if name in headers}
+
+
+class SubgraphHTTPError(Exception):
+    pass
+
+
+class HttpSubgraphClient:
+    """One pooled aiohttp session for all subgraphs: keep-alive connections, JSON in orjson."""
+
+    def __init__(self, urls: Mapping[str, str], *, timeout_seconds: float = 30.0, pool_size: int = 200) -> None:
+        self.urls = dict(urls)
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._pool_size = pool_size
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(limit=self._pool_size, ttl_dns_cache=300),
+                json_serialize=lambda value: orjson.dumps(value).decode(),
+            )
+        return self._session
+
+    async def fetch(self, graph: str, body: JSON, headers: Mapping[str, str]) -> JSON:
+        url = self.urls[graph]
+        request_headers = {"content-type": "application/json", "accept": "application/json", **forwarded(headers)}
+        async with self._client().post(url, data=orjson.dumps(body), headers=request_headers) as response:
+            raw = await response.read()
+            if response.status >= 500 or not raw:
+                raise SubgraphHTTPError(f"{graph} answered HTTP {response.status}")
+            decoded = orjson.loads(raw)
+            if not isinstance(decoded, dict):
+                raise SubgraphHTTPError(f"{graph} answered a non-object body")
+            return decoded
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+class AsgiSubgraphClient:
+    """Calls each subgraph's ASGI app directly, with the same request the HTTP client would send."""
+
+    def __init__(self, apps: Mapping[str, ASGIApp], path: str = "/graphql") -> None:
+        self.apps = dict(apps)
+        self.path = path
+
+    async def fetch(self, graph: str, body: JSON, headers: Mapping[str, str]) -> JSON:
+        payload = orjson.dumps(body)
+        request_headers = [
+            (b"content-type", b"application/json"),
+            (b"accept", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+            *[(k.encode(), v.encode()) for k, v in forwarded(headers).items()],
+        ]
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+            "scheme": "http", "path": self.path, "raw_path": self.path.encode(), "root_path": "",
+            "query_string": b"", "headers": request_headers, "server": ("in-process", 0),
+            "client": ("in-process", 0),
+        }
+        sent = False
+        chunks: list[bytes] = []
+        status = 500
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": payload, "more_body": False}
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.apps[graph](scope, receive, send)
+        raw = b"".join(chunks)
+        if status >= 500 or not raw:
+            raise SubgraphHTTPError(f"{graph} answered HTTP {status}")
+        decoded = orjson.loads(raw)
+        if not isinstance(decoded, dict):
+            raise SubgraphHTTPError(f"{graph} answered a non-object body")
+        return decoded
+
+    async def close(self) -> None:
+        return None

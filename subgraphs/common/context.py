@@ -1,0 +1,36 @@
+"""What a resolver sees of the request: the database, the per-request DataLoaders, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from subgraphs.common.bus import EventBus
+
+L = TypeVar("L")
+
+REQUEST_ID_HEADER = "x-request-id"
+
+
+@dataclass
+class SubgraphContext(Generic[L]):
+    sessions: async_sessionmaker[AsyncSession]
+    loaders: L
+    bus: EventBus
+    request_id: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session whose work (and outbox events) commits together on success."""
+        async with self.sessions() as session, session.begin():
+            yield session

@@ -1,0 +1,23 @@
+"""population as a subgraph: `uvicorn subgraphs.population.app:app`."""
+
+from __future__ import annotations
+
+from subgraphs.common.app import SubgraphDefinition, create_app
+from subgraphs.population import models, seed
+from subgraphs.population.loaders import Loaders
+from subgraphs.population.schema import schema
+
+definition = SubgraphDefinition(
+    name="population",
+    schema=schema,
+    base=models.Base,
+    outbox=models.OutboxEvent,
+    make_loaders=Loaders,
+    seed=seed.seed,
+    is_seeded=seed.is_seeded,
+)
+
+
+def app():  # type: ignore[no-untyped-def]
+    """ASGI factory (uvicorn --factory) so that importing the module opens no database."""
+    return create_app(definition)

@@ -396,7 +396,7 @@ class _Composer:
         types = {info.type for info in infos.values() if not info.external} or {i.type for i in infos.values()}
         # The supergraph type is the most nullable of the subgraphs' (what every subgraph can return).
         field_type = sorted(types, key=lambda t: (t.count("!"), t))[0]
-        needs_join = list(infos) != type_graphs or merged.kind == "input" and list(infos) != type_graphs or any(
+        needs_join = list(infos) != type_graphs or (merged.kind == "input" and list(infos) != type_graphs) or any(
             info.external or info.requires or info.provides or info.override or info.type != field_type
             for info in infos.values()
         )

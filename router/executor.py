@@ -181,7 +181,7 @@ def deep_merge(into: JSON, source: JSON) -> None:
 
 
 def _tag(error: Any, graph: str) -> JSON:
-    tagged = dict(error) if isinstance(error, dict) else {"message": str(error)}
+    tagged: JSON = dict(error) if isinstance(error, dict) else {"message": str(error)}
     extensions = dict(tagged.get("extensions") or {})
     extensions.setdefault("serviceName", graph)
     tagged["extensions"] = extensions

@@ -4,7 +4,7 @@ execute over the subgraphs, shape the response."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,9 +117,9 @@ class Gateway:
         if plan.introspection:
             local = execute(self.supergraph.api_schema, prepared.document, variable_values=raw_variables,
                             operation_name=request.operation_name)
-            if hasattr(local, "__await__"):
-                local = await local  # type: ignore[misc]
-            for key, value in (local.data or {}).items():  # type: ignore[union-attr]
+            if isinstance(local, Awaitable):
+                local = await local
+            for key, value in (local.data or {}).items():
                 if value is not None:
                     result.data[key] = value
         errors = list(result.errors)
@@ -133,7 +133,7 @@ class Gateway:
 
 
 def _graphql_error(error: GraphQLError, code: str) -> JSON:
-    formatted = dict(error.formatted)
+    formatted: JSON = dict(error.formatted)
     extensions = dict(formatted.get("extensions") or {})
     extensions.setdefault("code", code)
     formatted["extensions"] = extensions

@@ -85,15 +85,15 @@ class _PlanBuilder:
         roots: list[FetchNode] = []
         introspection = False
         for field_node in self._root_fields(root_type, self.operation.selection_set):
-            name = field_node.name.value
-            if name == "__typename":
+            root_field = field_node.name.value
+            if root_field == "__typename":
                 continue
-            if name in INTROSPECTION_ROOT_FIELDS:
+            if root_field in INTROSPECTION_ROOT_FIELDS:
                 introspection = True
                 continue
-            graphs = self._model(root_type.name).resolving_graphs(name)
+            graphs = self._model(root_type.name).resolving_graphs(root_field)
             if not graphs:
-                raise PlanningError(f"no subgraph resolves {root_type.name}.{name}")
+                raise PlanningError(f"no subgraph resolves {root_type.name}.{root_field}")
             node = self._root_node(roots, graphs, root_type.name)
             self._plan_field(node, root_type, field_node, node.selection, ())
         variables = {v.variable.name.value: v for v in self.operation.variable_definitions or []}
@@ -181,7 +181,7 @@ class _PlanBuilder:
         def possible(t: GraphQLCompositeType) -> list[GraphQLObjectType]:
             if isinstance(t, GraphQLObjectType):
                 return [t]
-            return list(self.schema.get_possible_types(t))  # type: ignore[arg-type]
+            return list(self.schema.get_possible_types(t))
 
         parent_names = {t.name for t in possible(parent)}
         return [t for t in possible(condition) if t.name in parent_names]

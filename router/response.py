@@ -10,13 +10,14 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLAbstractType,
     GraphQLCompositeType,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    GraphQLUnionType,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -63,8 +64,8 @@ class ResponseShaper:
         if condition is None or condition == runtime.name:
             return True
         condition_type = self.schema.get_type(condition)
-        if isinstance(condition_type, GraphQLAbstractType):  # type: ignore[misc, arg-type]
-            return self.schema.is_sub_type(condition_type, runtime)  # type: ignore[arg-type]
+        if isinstance(condition_type, GraphQLInterfaceType | GraphQLUnionType):
+            return self.schema.is_sub_type(condition_type, runtime)
         return False
 
     def _collect(
@@ -156,7 +157,7 @@ class ResponseShaper:
             return type_
         if is_abstract_type(type_):
             named = self.schema.get_type(str(value.get("__typename")))
-            if isinstance(named, GraphQLObjectType) and self.schema.is_sub_type(type_, named):  # type: ignore[arg-type]
+            if isinstance(named, GraphQLObjectType) and self.schema.is_sub_type(type_, named):
                 return named
         return None
 

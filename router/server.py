@@ -36,7 +36,7 @@ def _respond(result: GraphQLResponse, media_type: str, request_id: str) -> Respo
     return response
 
 
-def _parse_variables(raw: Any) -> Mapping[str, Any] | None | GraphQLResponse:
+def _parse_variables(raw: Any) -> Mapping[str, Any] | GraphQLResponse | None:
     if raw is None or raw == "":
         return None
     if isinstance(raw, str):

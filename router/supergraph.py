@@ -142,6 +142,8 @@ class Supergraph:
         for definition in self.document.definitions:
             if isinstance(definition, EnumTypeDefinitionNode) and definition.name.value == "join__Graph":
                 for value in definition.values or []:
+                    if not any(d.name.value == "join__graph" for d in value.directives or []):
+                        raise SupergraphError(f"join__Graph.{value.name.value} lacks a name or url (@join__graph)")
                     for directive in value.directives or []:
                         if directive.name.value == "join__graph":
                             name, url = _argument(directive, "name"), _argument(directive, "url")
@@ -279,4 +281,4 @@ def load_supergraph(paths: Iterable[str] | str) -> Supergraph:
         return Supergraph(handle.read())
 
 
-__all__ = ["FieldSource", "Graph", "Key", "Supergraph", "SupergraphError", "TypeModel", "DocumentNode"]
+__all__ = ["DocumentNode", "FieldSource", "Graph", "Key", "Supergraph", "SupergraphError", "TypeModel"]

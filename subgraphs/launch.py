@@ -152,10 +152,9 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 6
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{url} exited with code {process.returncode} before it became healthy")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback URL we built)
-                if response.status == 200:
-                    return
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
+            if response.status == 200:
+                return
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not become healthy within {timeout:.0f}s")
 

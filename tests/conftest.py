@@ -1,44 +1,15 @@
-"""Shared fixtures: a migrated, seeded database per subgraph, and the services CI provides."""
+"""Shared fixtures: a migrated, seeded database per subgraph on SQLite."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import TEST_PERSONS, TEST_SEED, execute, make_runtime, service_missing  # noqa: F401
 
-from db.migrate import upgrade
-from db.engine import make_engine
-from subgraphs.common.app import Runtime, SeedOptions, SubgraphDefinition
-from subgraphs.common.bus import InProcessBus
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-TEST_SEED = 20260101
-TEST_PERSONS = 600
-
-
-def service_missing(what: str, reason: str) -> None:
-    """Fail in CI (where the service must be there), skip elsewhere with the reason."""
-    message = f"{what} is not reachable: {reason}"
-    if IN_CI:
-        pytest.fail(f"{message} (CI provides it; this must not be skipped)")
-    pytest.skip(message)
-
-
-async def make_runtime(
-    definition: SubgraphDefinition, url: str, *, seed_options: SeedOptions | None = None
-) -> Runtime:
-    """Migrate and seed one subgraph's database at `url` and return its live runtime."""
-    engine = make_engine(definition.name, url)
-    await upgrade(engine, definition.name)
-    runtime = Runtime(definition, engine, InProcessBus())
-    options = seed_options or SeedOptions(seed=TEST_SEED, persons=TEST_PERSONS)
-    async with runtime.sessions() as session, session.begin():
-        if not await definition.is_seeded(session):
-            await definition.seed(session, options)
-    return runtime
+from subgraphs.common.app import Runtime, SubgraphDefinition
 
 
 @pytest.fixture(scope="session")
@@ -67,11 +38,3 @@ async def sqlite_runtime(sqlite_url: str) -> AsyncIterator[Callable[[SubgraphDef
     yield get
     for runtime in runtimes.values():
         await runtime.engine.dispose()
-
-
-async def execute(runtime: Runtime, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run a query on a subgraph's schema in-process; fail the test on GraphQL errors."""
-    result = await runtime.definition.schema.execute(query, variable_values=variables, context_value=runtime.context())
-    assert result.errors is None, result.errors
-    assert result.data is not None
-    return result.data

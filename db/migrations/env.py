@@ -21,6 +21,12 @@ models = importlib.import_module(f"subgraphs.{domain}.models")
 target_metadata = models.Base.metadata
 
 
+def include_name(name: str | None, type_: str, _parent: object) -> bool:
+    # On PostgreSQL the version table sits in the domain's schema, which autogenerate would otherwise
+    # take for a table the models dropped.
+    return not (type_ == "table" and name == "alembic_version")
+
+
 def run_on(connection: Connection) -> None:
     is_pg = connection.dialect.name == "postgresql"
     if is_pg:
@@ -32,6 +38,7 @@ def run_on(connection: Connection) -> None:
         version_table_schema=domain if is_pg else None,
         render_as_batch=not is_pg,
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -129,7 +129,9 @@ class RedisStreamBus:
 
     async def _read(self, group: str) -> None:
         while True:
-            batches = await self._redis.xreadgroup(group, self._consumer, {self._stream: ">"}, count=100, block=1000)
+            batches: Any = await self._redis.xreadgroup(
+                group, self._consumer, {self._stream: ">"}, count=100, block=1000
+            )
             for _stream, entries in batches or []:
                 for entry_id, fields in entries:
                     event = Event.from_json(fields[b"event"])

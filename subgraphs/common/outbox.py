@@ -98,7 +98,7 @@ class OutboxRelay:
                         .order_by(outbox.created_at, outbox.id)
                         .limit(self._batch_size)
                     )
-                    if session.bind.dialect.name == "postgresql":
+                    if session.get_bind().dialect.name == "postgresql":
                         # Two relays (two replicas) never publish the same row twice.
                         stmt = stmt.with_for_update(skip_locked=True)
                     rows = list((await session.scalars(stmt)).all())

@@ -65,11 +65,13 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
 
 def check_first(first: int) -> int:
     if first < 0 or first > MAX_PAGE_SIZE:
-        raise bad_input(f"first must be between 0 and {MAX_PAGE_SIZE}.", argument="first", maximum=MAX_PAGE_SIZE)
+        raise bad_input(
+            f"first must be between 0 and {MAX_PAGE_SIZE}.", argument="first", maximum=MAX_PAGE_SIZE
+        )
     return first
 
 
-def after_condition(order_by: Sequence[ColumnElement[Any]], values: Sequence[Any]) -> ColumnElement[bool]:
+def after_condition(order_by: Sequence[Any], values: Sequence[Any]) -> ColumnElement[bool]:
     """Rows strictly after `values` in ascending (a, b, ...) order, written out so every database can use
     the index (row-value comparison is not portable)."""
     clauses = []
@@ -88,7 +90,7 @@ class PageRequest:
 async def keyset_page(
     session: AsyncSession,
     stmt: Select[Any],
-    order_by: Sequence[ColumnElement[Any]],
+    order_by: Sequence[Any],
     sort_key: Callable[[Any], Sequence[Any]],
     to_node: Callable[[Any], T],
     page: PageRequest,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from starlette.applications import Starlette
+
 from subgraphs.common.app import SubgraphDefinition, create_app
 from subgraphs.population import models, seed
 from subgraphs.population.loaders import Loaders
@@ -18,6 +20,6 @@ definition = SubgraphDefinition(
 )
 
 
-def app():  # type: ignore[no-untyped-def]
+def app() -> Starlette:
     """ASGI factory (uvicorn --factory) so that importing the module opens no database."""
     return create_app(definition)

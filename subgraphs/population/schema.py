@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from subgraphs.common.errors import bad_input
 from subgraphs.common.paging import Connection, PageRequest, keyset_page
+from subgraphs.common.regions import in_subtree
 from subgraphs.population import models
-from subgraphs.population.regions import in_subtree
 from subgraphs.population.types import Info, Person, Region
 
 

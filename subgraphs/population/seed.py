@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from db.seed.chunks import chunked
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.seed.chunks import chunked
 from db.seed.regions import jiangsu_regions
 from db.seed.world import persons
 from subgraphs.common.app import SeedOptions

@@ -1,0 +1,57 @@
+# Every target bootstraps its own environment: a pinned uv in .tools/, the locked dependencies in .venv/.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+PY := .venv/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
+
+.PHONY: run test compose compose-check stack lint migrate seed bench clean help
+
+help:
+	@echo "make run      the whole graph in one process on SQLite: http://127.0.0.1:4000/graphql"
+	@echo "make test     the whole test suite"
+	@echo "make compose  regenerate schema.graphql from the subgraphs"
+	@echo "make stack    one process per subgraph + router, on PostgreSQL and Redis"
+	@echo "make lint     ruff + mypy"
+	@echo "make bench    benchmarks (bench/), reported as ratios"
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --all-extras --python $(PYTHON)
+	@touch $@
+
+run: .venv/.synced
+	$(PY) -m subgraphs.launch embedded
+
+test: .venv/.synced
+	$(PY) -m pytest
+
+compose: .venv/.synced
+	$(PY) -m subgraphs.launch compose
+
+compose-check: .venv/.synced
+	$(PY) -m subgraphs.launch compose --check
+
+stack: .venv/.synced
+	$(PY) -m subgraphs.launch stack
+
+migrate: .venv/.synced
+	$(PY) -m db.migrate
+
+seed: .venv/.synced
+	$(PY) -m subgraphs.launch setup
+
+lint: .venv/.synced
+	.venv/bin/ruff check .
+	.venv/bin/mypy
+
+bench: .venv/.synced
+	$(PY) -m bench
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,47 @@
+"""Helpers the tests share (imported as `support`; fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from db.engine import make_engine
+from db.migrate import upgrade
+from subgraphs.common.app import Runtime, SeedOptions, SubgraphDefinition
+from subgraphs.common.bus import InProcessBus
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TEST_SEED = 20260101
+TEST_PERSONS = 600
+
+
+def service_missing(what: str, reason: str) -> None:
+    """Fail in CI (where the service must be there), skip elsewhere with the reason."""
+    message = f"{what} is not reachable: {reason}"
+    if IN_CI:
+        pytest.fail(f"{message} (CI provides it; this must not be skipped)")
+    pytest.skip(message)
+
+
+async def make_runtime(
+    definition: SubgraphDefinition, url: str, *, seed_options: SeedOptions | None = None
+) -> Runtime:
+    """Migrate and seed one subgraph's database at `url` and return its live runtime."""
+    engine = make_engine(definition.name, url)
+    await upgrade(engine, definition.name)
+    runtime = Runtime(definition, engine, InProcessBus())
+    options = seed_options or SeedOptions(seed=TEST_SEED, persons=TEST_PERSONS)
+    async with runtime.sessions() as session, session.begin():
+        if not await definition.is_seeded(session):
+            await definition.seed(session, options)
+    return runtime
+
+
+async def execute(runtime: Runtime, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run a query on a subgraph's schema in-process; fail the test on GraphQL errors."""
+    result = await runtime.definition.schema.execute(query, variable_values=variables, context_value=runtime.context())
+    assert result.errors is None, result.errors
+    assert result.data is not None
+    return result.data

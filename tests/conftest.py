@@ -7,7 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import TEST_PERSONS, TEST_SEED, execute, make_runtime, service_missing  # noqa: F401
+from support import (  # noqa: F401
+    TEST_PERSONS,
+    TEST_SEED,
+    create_pg_database,
+    drop_pg_database,
+    execute,
+    make_runtime,
+    require_redis,
+    service_missing,
+)
 
 from subgraphs.common.app import Runtime, SubgraphDefinition
 
@@ -38,3 +47,16 @@ async def sqlite_runtime(sqlite_url: str) -> AsyncIterator[Callable[[SubgraphDef
     yield get
     for runtime in runtimes.values():
         await runtime.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def pg_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for the session, dropped afterwards."""
+    url = await create_pg_database()
+    yield url
+    await drop_pg_database(url)
+
+
+@pytest.fixture(scope="session")
+async def redis_url() -> str:
+    return await require_redis()

@@ -45,3 +45,53 @@ async def execute(runtime: Runtime, query: str, variables: dict[str, Any] | None
     assert result.errors is None, result.errors
     assert result.data is not None
     return result.data
+
+
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+async def create_pg_database(prefix: str = "jshealth_test") -> str:
+    """A fresh, empty PostgreSQL database; returns its SQLAlchemy URL (fails in CI, skips elsewhere,
+    when the server is not there)."""
+    import uuid
+
+    import asyncpg
+
+    try:
+        connection = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        service_missing(f"PostgreSQL at {PG_ADMIN_URL}", str(exc))
+        raise
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return f"{base}/{name}"
+
+
+async def drop_pg_database(url: str) -> None:
+    import asyncpg
+
+    name = url.rsplit("/", 1)[1]
+    connection = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+async def require_redis() -> str:
+    import redis.asyncio as redis
+
+    client = redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except (OSError, redis.RedisError) as exc:
+        service_missing(f"Redis at {REDIS_URL}", str(exc))
+        raise
+    finally:
+        await client.aclose()
+    return REDIS_URL

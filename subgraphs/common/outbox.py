@@ -77,13 +77,9 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        event.listen(sessions.class_.sync_session_class, "after_commit", self._after_commit)
 
-    def _after_commit(self, session: Session) -> None:
-        dirty = session.info.get("outbox_dirty")
-        if dirty and self._outbox in dirty:
-            dirty.discard(self._outbox)
-            self._wake.set()
+    def wake(self) -> None:
+        self._wake.set()
 
     async def relay_once(self) -> int:
         """Publish every committed, unpublished event; returns how many were published."""
@@ -126,6 +122,7 @@ class OutboxRelay:
 
     def start(self) -> None:
         if self._task is None:
+            _running.setdefault(self._outbox, set()).add(self)
             self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
@@ -134,7 +131,23 @@ class OutboxRelay:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        event.remove(self._sessions.class_.sync_session_class, "after_commit", self._after_commit)
+        _running.get(self._outbox, set()).discard(self)
+
+
+# Running relays by outbox table: a commit that emitted wakes the relays of the tables it wrote to.
+_running: dict[type[OutboxEventMixin], set[OutboxRelay]] = {}
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_relays(session: Session) -> None:
+    for outbox in session.info.pop("outbox_dirty", ()):
+        for relay in _running.get(outbox, ()):
+            relay.wake()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop("outbox_dirty", None)
 
 
 async def consume_once(

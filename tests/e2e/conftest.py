@@ -5,10 +5,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from starlette.applications import Starlette
+from support import TEST_PERSONS, TEST_SEED
 
 from subgraphs.common.app import SeedOptions
 from subgraphs.launch import create_embedded_app, setup_databases
-from support import TEST_PERSONS, TEST_SEED
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,73 @@
+"""Every subgraph's migration history applies from empty on SQLite and PostgreSQL, goes back down to
+nothing, and up again; on PostgreSQL each subgraph lives in its own schema with its own version table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import Connection, inspect, text
+
+from db.config import DOMAINS
+from db.engine import make_engine
+from db.migrate import alembic_config, upgrade
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+def _downgrade_on(connection: Connection, domain: str) -> None:
+    config = alembic_config(domain)
+    config.attributes["connection"] = connection
+    command.downgrade(config, "base")
+
+
+async def _up_down_up(url: str, domain: str) -> set[str]:
+    engine = make_engine(domain, url)
+    try:
+        await upgrade(engine, domain)
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(_tables)
+        async with engine.begin() as connection:
+            await connection.run_sync(_downgrade_on, domain)
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_tables) <= {"alembic_version"}
+        await upgrade(engine, domain)
+        async with engine.connect() as connection:
+            version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+        assert version is not None and version.startswith(f"{domain}_")
+        return tables
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+async def test_migrations_on_sqlite_from_empty(tmp_path: Path, domain: str) -> None:
+    tables = await _up_down_up(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}", domain)
+    assert {"outbox", "processed_event", "alembic_version"} <= tables
+    assert (tmp_path / f"m-{domain}.db").exists()
+
+
+@pytest.mark.postgres
+async def test_migrations_on_postgresql_from_empty_each_in_its_schema() -> None:
+    from support import create_pg_database, drop_pg_database
+
+    url = await create_pg_database("jshealth_migrate")
+    try:
+        for domain in DOMAINS:
+            tables = await _up_down_up(url, domain)
+            assert {"outbox", "processed_event", "alembic_version"} <= tables
+        engine = make_engine("population", url)
+        async with engine.connect() as connection:
+            rows = await connection.execute(text(
+                "SELECT table_schema, count(*) FROM information_schema.tables "
+                "WHERE table_name = 'alembic_version' GROUP BY table_schema ORDER BY table_schema"))
+            assert [r[0] for r in rows] == sorted(DOMAINS)
+            public = await connection.scalar(text(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"))
+            assert public == 0
+        await engine.dispose()
+    finally:
+        await drop_pg_database(url)

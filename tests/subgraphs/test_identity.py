@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from support import TEST_PERSONS, TEST_SEED, execute
 from sqlalchemy import event, select
-from subgraphs.common.regions import subtree_prefix
+from support import TEST_PERSONS, TEST_SEED, execute
 
 from db.seed.world import organizations, person
 from subgraphs.common.app import Runtime
+from subgraphs.common.regions import subtree_prefix
 from subgraphs.common.validators import is_valid_uscc
 from subgraphs.identity import models
 from subgraphs.identity.app import definition

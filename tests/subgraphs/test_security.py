@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from support import TEST_SEED, execute
 from sqlalchemy import event, select
+from support import TEST_SEED, execute
 
 from db.seed.world import organizations
 from subgraphs.common.app import Runtime

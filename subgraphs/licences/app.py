@@ -1,0 +1,25 @@
+"""licences as a subgraph: `uvicorn --factory subgraphs.licences.app:app`."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+
+from subgraphs.common.app import SubgraphDefinition, create_app
+from subgraphs.licences import models, seed
+from subgraphs.licences.loaders import Loaders
+from subgraphs.licences.schema import schema
+
+definition = SubgraphDefinition(
+    name="licences",
+    schema=schema,
+    base=models.Base,
+    outbox=models.OutboxEvent,
+    make_loaders=Loaders,
+    seed=seed.seed,
+    is_seeded=seed.is_seeded,
+)
+
+
+def app() -> Starlette:
+    """ASGI factory (uvicorn --factory) so that importing the module opens no database."""
+    return create_app(definition)

@@ -1,0 +1,34 @@
+"""证照状态: computed when read, because a stored "expired" flag goes stale the day after it is written
+and the tender wants real-time statistics (L5299). The rule (licences.md §3.2, an inference: the tender
+gives no formula) is revoked before expired before valid."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import Enum
+from zoneinfo import ZoneInfo
+
+import strawberry
+
+# Validity dates are calendar dates in China: between 00:00 and 08:00 Beijing time UTC is still on the
+# previous day, and a certificate that ended "yesterday" there must already read as expired.
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+@strawberry.enum(description="证照状态: the state of a licence on the day it is read.")
+class LicenceStatus(Enum):
+    VALID = strawberry.enum_value("VALID", description="有效 / 正常: not revoked, within its validity.")
+    EXPIRED = strawberry.enum_value("EXPIRED", description="过期: the validity period has ended.")
+    INVALID = strawberry.enum_value("INVALID", description="无效: revoked (废除 / 注销), whatever its dates.")
+
+
+def today_in_china(now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(CHINA).date()
+
+
+def licence_status(valid_until: date, revoked_at: date | None, today: date) -> LicenceStatus:
+    if revoked_at is not None:
+        return LicenceStatus.INVALID
+    if valid_until < today:
+        return LicenceStatus.EXPIRED
+    return LicenceStatus.VALID

@@ -17,9 +17,10 @@ Design decisions worth knowing before changing anything:
   sequence number of the right parity for the person's sex. So two persons with index below
   `MAX_PERSONS` never share (birth date, sequence), hence never share an ID number, whatever
   their counties; iteration and random access trivially agree because nothing is re-rolled.
-* Unified identity code (统一身份识别码). For residents the tender keys it on the ID number,
-  so `uid` is `"R" + id_number`; the prefix leaves room for other subject kinds (e.g.
-  organisations keyed on credit codes) in the same namespace.
+* The graph key `uid` carries no personal data. The tender's 统一身份识别码 of a resident is the
+  ID number itself, and a key travels everywhere (every subgraph, every client, every log), so the
+  key is an opaque pseudonym instead: "P" + 20 hex digits of a keyed hash of (seed, index), not
+  derivable from the ID number and not enumerable. See docs/decisions.md.
 * Dates are relative to the fixed `WORLD_DATE`, never today, so a seed means the same world
   on every day it is run.
 * Organisation names follow real naming patterns and city hospitals use well-known real-style
@@ -29,6 +30,7 @@ Design decisions worth knowing before changing anything:
 
 from __future__ import annotations
 
+import hashlib
 import random
 import sys
 from bisect import bisect_right
@@ -79,6 +81,8 @@ OrganizationKind = Literal[
 ]
 UserStatus = Literal["NORMAL", "FROZEN", "CANCELLED"]
 
+# Keys the pseudonymous person uid; a deployment with real data uses random uids, not this.
+_UID_KEY = b"jshealth-synthetic-person-uid"
 WORLD_DATE = date(2026, 1, 1)
 TOWNSHIPS_PER_COUNTY = 4
 # The uniqueness proof for ID numbers holds for indexes below this bound (see module docstring).
@@ -351,6 +355,11 @@ def _pick_township(rng: random.Random) -> str:
     return _TOWNSHIPS[_pick_county(rng)][int(rng.random() * TOWNSHIPS_PER_COUNTY)]
 
 
+def person_uid(seed: int, index: int) -> str:
+    digest = hashlib.blake2b(f"{seed}:{index}".encode(), key=_UID_KEY, digest_size=10).hexdigest()
+    return "P" + digest.upper()
+
+
 def _make_person(seed: int, perm: _Permutation, index: int) -> PersonRecord:
     birth_ordinal, slot = _birth_and_slot(perm, index)
     birth = date.fromordinal(birth_ordinal)
@@ -368,7 +377,7 @@ def _make_person(seed: int, perm: _Permutation, index: int) -> PersonRecord:
     id_number = make_resident_id(household[:6], birth, 2 * slot + (1 if male else 0))
     return PersonRecord(
         index=index,
-        uid="R" + id_number,
+        uid=person_uid(seed, index),
         name=surname + given,
         sex="MALE" if male else "FEMALE",
         birth_date=birth,

@@ -40,7 +40,7 @@ async def test_the_slice_reaches_all_five_subgraphs(client: httpx.AsyncClient, c
 
 
 async def test_unknown_person_is_null_not_an_error(client: httpx.AsyncClient) -> None:
-    answer = await graphql(client, SLICE_QUERY, {"uid": "R000000000000000000"})
+    answer = await graphql(client, SLICE_QUERY, {"uid": "P00000000000000000000"})
     assert answer == {"data": {"person": None}}
 
 

@@ -186,7 +186,8 @@ def test_id_numbers_valid_unique_and_consistent(sample: list[PersonRecord]) -> N
         assert decoded.birth_date == p.birth_date
         assert decoded.sex == p.sex
         assert decoded.region_code == p.household_region[:6]
-        assert p.uid == "R" + p.id_number
+        # The key carries no personal data: an opaque pseudonym, unrelated to the ID number.
+        assert p.uid.startswith("P") and len(p.uid) == 21 and p.id_number[6:14] not in p.uid
 
 
 def test_person_fields_are_well_formed(sample: list[PersonRecord]) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from db.engine import make_engine
 from db.migrate import upgrade
@@ -95,3 +98,27 @@ async def require_redis() -> str:
     finally:
         await client.aclose()
     return REDIS_URL
+
+
+async def errors_of(runtime: Runtime, query: str, variables: dict[str, Any] | None = None) -> list[Any]:
+    """Run a query that must fail on a subgraph's schema in-process; its GraphQL errors."""
+    result = await runtime.definition.schema.execute(
+        query, variable_values=variables, context_value=runtime.context()
+    )
+    assert result.errors, "expected the query to fail"
+    return list(result.errors)
+
+
+@contextmanager
+def count_statements(runtime: Runtime) -> Iterator[list[str]]:
+    """The SQL statements a subgraph's engine executes inside the block (N+1 guards)."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(runtime.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(runtime.engine.sync_engine, "before_cursor_execute", record)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, select
-from support import TEST_PERSONS, TEST_SEED, execute
+from sqlalchemy import select
+from support import TEST_PERSONS, TEST_SEED, count_statements, errors_of, execute
 
 from db.seed.world import organizations, person
 from subgraphs.common.app import Runtime
@@ -24,26 +22,8 @@ async def runtime_of(sqlite_runtime: Any) -> Runtime:
     return runtime
 
 
-async def errors_of(runtime: Runtime, query: str, variables: dict[str, Any] | None = None) -> list[Any]:
-    result = await definition.schema.execute(
-        query, variable_values=variables, context_value=runtime.context()
-    )
-    assert result.errors, "expected the query to fail"
-    return result.errors
 
 
-@contextmanager
-def count_statements(runtime: Runtime) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(runtime.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(runtime.engine.sync_engine, "before_cursor_execute", record)
 
 
 async def linked_person_uids(runtime: Runtime, limit: int) -> list[str]:

@@ -12,12 +12,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, String, UniqueConstraint, event, insert, select, update
+from sqlalchemy import JSON, String, UniqueConstraint, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from subgraphs.common.bus import Event, EventBus
+from subgraphs.common.columns import UtcDateTime
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,8 @@ class OutboxEventMixin:
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     topic: Mapped[str] = mapped_column(String(120))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True, default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True, default=None)
 
 
 class ProcessedEventMixin:
@@ -43,7 +44,7 @@ class ProcessedEventMixin:
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     consumer: Mapped[str] = mapped_column(String(120))
     event_id: Mapped[str] = mapped_column(String(36))
-    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    processed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 def emit(session: AsyncSession, outbox: type[OutboxEventMixin], topic: str, payload: dict[str, Any]) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from subgraphs.common.columns import UtcDateTime
 from subgraphs.common.outbox import OutboxEventMixin, ProcessedEventMixin
 
 
@@ -46,7 +47,7 @@ class User(Base):
     status: Mapped[str] = mapped_column(String(16))
     # The population person behind the account (统一身份识别码); unique so Person.account is one user.
     person_uid: Mapped[str | None] = mapped_column(String(40), unique=True, default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class OutboxEvent(OutboxEventMixin, Base):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, Index, String
+from sqlalchemy import Date, Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from subgraphs.common.columns import UtcDateTime
 from subgraphs.common.outbox import OutboxEventMixin, ProcessedEventMixin
 
 
@@ -46,7 +47,7 @@ class Licence(Base):
     practice_institution_name: Mapped[str | None] = mapped_column(String(100), default=None)
     practice_category: Mapped[str | None] = mapped_column(String(32), default=None)
     registered_at: Mapped[date | None] = mapped_column(Date, default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class OutboxEvent(OutboxEventMixin, Base):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, String
+from sqlalchemy import Date, ForeignKey, Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from subgraphs.common.columns import UtcDateTime
 from subgraphs.common.outbox import OutboxEventMixin, ProcessedEventMixin
 
 
@@ -45,7 +46,7 @@ class Person(Base):
     household_region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
     residence_region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
     management_region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class OutboxEvent(OutboxEventMixin, Base):

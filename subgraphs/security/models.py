@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from subgraphs.common.columns import UtcDateTime
 from subgraphs.common.outbox import OutboxEventMixin, ProcessedEventMixin
 
 
@@ -31,7 +32,7 @@ class Asset(Base):
     status: Mapped[str] = mapped_column(String(16))
     # An identity organisation id: another domain's key, so no foreign key.
     owner_id: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class OutboxEvent(OutboxEventMixin, Base):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from subgraphs.common.columns import UtcDateTime
 from subgraphs.common.outbox import OutboxEventMixin, ProcessedEventMixin
 
 
@@ -65,12 +66,12 @@ class Application(Base):
     business_item_id: Mapped[str] = mapped_column(ForeignKey("business_item.id"), index=True)
     applicant_uid: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # NULL until first submitted: drafts (暂存) have never been.
-    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # 评价状态 of a granted case: NULL while 待评价.
-    evaluated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    evaluated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
 
 class OutboxEvent(OutboxEventMixin, Base):

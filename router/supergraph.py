@@ -20,7 +20,9 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     InterfaceTypeDefinitionNode,
+    ListValueNode,
     ObjectTypeDefinitionNode,
+    ObjectValueNode,
     SchemaDefinitionNode,
     SelectionSetNode,
     StringValueNode,
@@ -33,7 +35,8 @@ from graphql.language.visitor import REMOVE
 
 from router.fieldset import parse_fieldset
 
-MACHINERY_PREFIXES = ("join__", "link__")
+MACHINERY_PREFIXES = ("join__", "link__", "core__")
+MACHINERY_DIRECTIVES = ("link", "core", "inaccessible", "tag")
 
 
 class SupergraphError(Exception):
@@ -67,6 +70,23 @@ class FieldSource:
     provides: str | None = None
     external: bool = False
     override: str | None = None
+    override_label: str | None = None
+    used_overridden: bool = False
+    type: str | None = None
+
+    def resolves(self, labels: frozenset[str]) -> bool:
+        """Whether this subgraph answers the field for a request with these override labels on."""
+        if self.external or self.used_overridden:
+            return False
+        if self.override_label is None:
+            return True
+        # Progressive override: the overriding side (override: "from") serves while the label is on,
+        # the overridden side while it is off.
+        active = self.override_label in labels
+        return active if self.override is not None else not active
+
+
+NO_LABELS: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -77,15 +97,25 @@ class TypeModel:
     keys: list[Key] = field(default_factory=list)
     # None: the field has no @join__field and so is resolvable wherever the type is defined.
     fields: dict[str, list[FieldSource] | None] = field(default_factory=dict)
+    interface_object_in: list[str] = field(default_factory=list)
+    # Federation 1 (join v0.1): the graph that owns the type and its fields without @join__field.
+    owner: str | None = None
+    all_graphs: list[str] = field(default_factory=list)
+
+    def defining_graphs(self) -> list[str]:
+        # A type with no @join__type at all (a Federation 1 value type) exists in every subgraph.
+        return self.graphs or self.all_graphs
 
     def sources(self, field_name: str) -> list[FieldSource]:
         declared = self.fields.get(field_name)
         if declared is None:
-            return [FieldSource(graph=g) for g in self.graphs]
+            if self.owner is not None:
+                return [FieldSource(graph=self.owner)]
+            return [FieldSource(graph=g) for g in self.defining_graphs()]
         return declared
 
-    def resolving_graphs(self, field_name: str) -> list[str]:
-        return [s.graph for s in self.sources(field_name) if not s.external]
+    def resolving_graphs(self, field_name: str, labels: frozenset[str] = NO_LABELS) -> list[str]:
+        return [s.graph for s in self.sources(field_name) if s.resolves(labels)]
 
     def source(self, field_name: str, graph: str) -> FieldSource | None:
         for source in self.sources(field_name):
@@ -95,6 +125,9 @@ class TypeModel:
 
     def keys_in(self, graph: str, *, resolvable_only: bool = False) -> list[Key]:
         return [k for k in self.keys if k.graph == graph and (k.resolvable or not resolvable_only)]
+
+    def is_entity(self) -> bool:
+        return bool(self.keys)
 
 
 def _argument(directive: DirectiveNode, name: str) -> object:
@@ -117,6 +150,7 @@ class Supergraph:
         self.sdl = sdl
         self.graphs: dict[str, Graph] = {}
         self.types: dict[str, TypeModel] = {}
+        self.override_labels: set[str] = set()
         self._read_links()
         self._read_graphs()
         self._read_types()
@@ -129,14 +163,34 @@ class Supergraph:
         schema_defs = [d for d in self.document.definitions if isinstance(d, SchemaDefinitionNode)]
         if not schema_defs:
             raise SupergraphError("the supergraph has no schema definition with @link directives")
-        urls = [str(_argument(d, "url")) for d in schema_defs[0].directives or [] if d.name.value == "link"]
+        # Federation 2 supergraphs @link their specs; Federation 1 supergraphs declare them with @core.
+        urls = [str(_argument(d, "url") or _argument(d, "feature"))
+                for d in schema_defs[0].directives or [] if d.name.value in ("link", "core")]
         joins = [u for u in urls if "/join/" in u]
         if not joins:
             raise SupergraphError("the supergraph does not @link the join spec (https://specs.apollo.dev/join)")
         version = joins[0].rsplit("/v", 1)[-1]
-        if version not in ("0.2", "0.3", "0.4", "0.5"):
-            raise SupergraphError(f"join spec v{version} is not supported (v0.2 to v0.5 are)")
+        if version not in ("0.1", "0.2", "0.3", "0.4", "0.5"):
+            raise SupergraphError(f"join spec v{version} is not supported (v0.1 to v0.5 are)")
         self.join_version = version
+        # Everything a linked spec brings (its directives, its `spec__` types) is machinery, not API.
+        self.spec_names: set[str] = set()
+        for directive in schema_defs[0].directives or []:
+            if directive.name.value not in ("link", "core"):
+                continue
+            url = str(_argument(directive, "url") or _argument(directive, "feature"))
+            name = str(_argument(directive, "as") or url.rstrip("/").rsplit("/", 2)[-2])
+            self.spec_names.add(name)
+            for argument in directive.arguments or []:
+                if argument.name.value == "import" and isinstance(argument.value, ListValueNode):
+                    for item in argument.value.values:
+                        if isinstance(item, StringValueNode):
+                            self.spec_names.add(item.value.lstrip("@"))
+                        elif isinstance(item, ObjectValueNode):
+                            for object_field in item.fields:
+                                if object_field.name.value in ("name", "as") and isinstance(
+                                        object_field.value, StringValueNode):
+                                    self.spec_names.add(object_field.value.value.lstrip("@"))
 
     def _read_graphs(self) -> None:
         for definition in self.document.definitions:
@@ -162,6 +216,7 @@ class Supergraph:
         return self.graphs[str(enum_value)].name
 
     def _read_types(self) -> None:
+        all_graphs = [g.name for g in self.graphs.values()]
         for definition in self.document.definitions:
             if not isinstance(definition, TypeDefinitionNode):
                 continue
@@ -169,11 +224,16 @@ class Supergraph:
             if name.startswith(MACHINERY_PREFIXES):
                 continue
             kind = type(definition).__name__.removesuffix("TypeDefinitionNode").lower()
-            model = self.types[name] = TypeModel(name=name, kind=kind)
+            model = self.types[name] = TypeModel(name=name, kind=kind, all_graphs=all_graphs)
             for directive in definition.directives or []:
+                if directive.name.value == "join__owner":
+                    model.owner = self._graph(directive, name)
+                    continue
                 if directive.name.value != "join__type":
                     continue
                 graph = self._graph(directive, name)
+                if _argument(directive, "isInterfaceObject") is True:
+                    model.interface_object_in.append(graph)
                 if graph not in model.graphs:
                     model.graphs.append(graph)
                 key = _argument(directive, "key")
@@ -195,17 +255,23 @@ class Supergraph:
                         graph = self._graph(directive, f"{name}.{field_node.name.value}")
                         if not graph:
                             continue
-                        sources.append(FieldSource(
+                        source = FieldSource(
                             graph=graph,
                             requires=_str_or_none(_argument(directive, "requires")),
                             provides=_str_or_none(_argument(directive, "provides")),
                             external=_argument(directive, "external") is True,
                             override=_str_or_none(_argument(directive, "override")),
-                        ))
+                            override_label=_str_or_none(_argument(directive, "overrideLabel")),
+                            used_overridden=_argument(directive, "usedOverridden") is True,
+                            type=_str_or_none(_argument(directive, "type")),
+                        )
+                        if source.override_label is not None:
+                            self.override_labels.add(source.override_label)
+                        sources.append(source)
                     model.fields[field_node.name.value] = sources
 
     def _build_api_schema(self) -> GraphQLSchema:
-        api_document = visit(self.document, _ApiSchemaVisitor())
+        api_document = visit(self.document, _ApiSchemaVisitor(self.spec_names))
         try:
             return build_ast_schema(api_document, assume_valid_sdl=False)
         except (GraphQLError, TypeError) as exc:
@@ -214,9 +280,11 @@ class Supergraph:
     def _check(self) -> None:
         """Reject what would otherwise fail on every request that touches it."""
         for model in self.types.values():
+            if model.owner is not None and model.owner not in model.graphs:
+                model.graphs.insert(0, model.owner)
             for field_name in model.fields:
                 for source in model.sources(field_name):
-                    if source.graph not in model.graphs:
+                    if source.graph not in model.defining_graphs():
                         raise SupergraphError(
                             f"{model.name}.{field_name} is resolved by {source.graph}, which does not define "
                             f"{model.name} (no @join__type for that graph)"
@@ -239,36 +307,41 @@ def _str_or_none(value: object) -> str | None:
 class _ApiSchemaVisitor(Visitor):
     """Strips the composition machinery and everything @inaccessible."""
 
+    def __init__(self, spec_names: set[str]) -> None:
+        super().__init__()
+        self.names = set(MACHINERY_DIRECTIVES) | spec_names
+        self.prefixes = MACHINERY_PREFIXES + tuple(f"{n}__" for n in spec_names)
+
+    def _machinery(self, name: str) -> bool:
+        return name in self.names or name.startswith(self.prefixes)
+
     def enter_directive_definition(self, node: DirectiveDefinitionNode, *_args: object) -> object:
-        name = node.name.value
-        if name.startswith(MACHINERY_PREFIXES) or name in ("link", "inaccessible", "tag"):
-            return REMOVE
-        return None
+        return REMOVE if self._machinery(node.name.value) else None
 
     def enter_directive(self, node: DirectiveNode, *_args: object) -> object:
-        name = node.name.value
-        if name.startswith(MACHINERY_PREFIXES) or name in ("link", "inaccessible", "tag"):
-            return REMOVE
-        return None
+        return REMOVE if self._machinery(node.name.value) else None
 
     def enter_schema_definition(self, node: SchemaDefinitionNode, *_args: object) -> object:
         return None
 
-    def _strip(self, node: object, *_args: object) -> object:
+    def _strip_type(self, node: object, *_args: object) -> object:
         name = getattr(getattr(node, "name", None), "value", "")
-        if name.startswith(MACHINERY_PREFIXES) or _inaccessible(node):
+        if name.startswith(self.prefixes) or _inaccessible(node):
             return REMOVE
         return None
 
-    enter_object_type_definition = _strip
-    enter_interface_type_definition = _strip
-    enter_union_type_definition = _strip
-    enter_enum_type_definition = _strip
-    enter_input_object_type_definition = _strip
-    enter_scalar_type_definition = _strip
-    enter_field_definition = _strip
-    enter_input_value_definition = _strip
-    enter_enum_value_definition = _strip
+    def _strip_member(self, node: object, *_args: object) -> object:
+        return REMOVE if _inaccessible(node) else None
+
+    enter_object_type_definition = _strip_type
+    enter_interface_type_definition = _strip_type
+    enter_union_type_definition = _strip_type
+    enter_enum_type_definition = _strip_type
+    enter_input_object_type_definition = _strip_type
+    enter_scalar_type_definition = _strip_type
+    enter_field_definition = _strip_member
+    enter_input_value_definition = _strip_member
+    enter_enum_value_definition = _strip_member
 
 
 def _inaccessible(node: object) -> bool:

@@ -2,6 +2,7 @@
 
 ROUTER_SUPERGRAPH: the supergraph file (default schema.graphql). ROUTER_SUBGRAPH_URLS: overrides of the
 URLs in it, `name=url,name=url` (as deployments rarely run subgraphs where the composer assumed).
+ROUTER_DEV=0 turns off the development aids (GraphiQL, query plans in responses).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from starlette.applications import Starlette
 from router.gateway import Gateway
 from router.server import create_router_app
 from router.supergraph import Supergraph, SupergraphError
-from router.transport import HttpSubgraphClient
+from router.transport import DeduplicatingClient, HttpSubgraphClient
 
 
 def parse_url_overrides(raw: str) -> dict[str, str]:
@@ -38,9 +39,10 @@ def app() -> Starlette:
     if unknown:
         raise SupergraphError(f"ROUTER_SUBGRAPH_URLS names subgraphs not in the supergraph: {sorted(unknown)}")
     urls.update(overrides)
-    client = HttpSubgraphClient(urls)
+    client = DeduplicatingClient(HttpSubgraphClient(urls))
     gateway = Gateway(supergraph, client)
-    inner = create_router_app(gateway, graphiql=os.environ.get("ROUTER_GRAPHIQL", "1") != "0")
+    dev = os.environ.get("ROUTER_DEV", "1") != "0"
+    inner = create_router_app(gateway, graphiql=dev, expose_plans=dev)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -37,10 +37,11 @@ class Executor:
         result = ExecutionResult()
         run = _Run(self.client, variables, headers, result)
         if plan.kind == "mutation":
+            # Top-level mutation fields in document order, each with all of its entity fetches.
             for root in plan.roots:
-                await run.node(root)
+                await run.graph(list(root.walk()))
         else:
-            await asyncio.gather(*(run.node(root) for root in plan.roots))
+            await run.graph(plan.nodes())
         return result
 
 
@@ -54,13 +55,27 @@ class _Run:
         self.headers = headers
         self.result = result
 
-    async def node(self, node: FetchNode) -> None:
-        if node.entity:
-            await self._entities(node)
-        else:
-            await self._root(node)
-        if node.children:
-            await asyncio.gather(*(self.node(child) for child in node.children))
+    async def graph(self, nodes: list[FetchNode]) -> None:
+        """Run fetches as soon as the ones they depend on (their parent, their dependencies) are done:
+        independent fetches in parallel, dependent ones in sequence."""
+        tasks: dict[int, asyncio.Task[None]] = {}
+        waits: dict[int, list[FetchNode]] = {n.id: list(n.dependencies) for n in nodes}
+        for node in nodes:
+            for child in node.children:
+                waits[child.id].append(node)
+
+        async def run(node: FetchNode) -> None:
+            for dependency in waits[node.id]:
+                if dependency.id in tasks:
+                    await asyncio.shield(tasks[dependency.id])
+            if node.entity:
+                await self._entities(node)
+            else:
+                await self._root(node)
+
+        for node in nodes:
+            tasks[node.id] = asyncio.ensure_future(run(node))
+        await asyncio.gather(*tasks.values())
 
     def _variables(self, node: FetchNode) -> JSON:
         return {name: self.variables[name] for name in node.variable_names if name in self.variables}
@@ -72,9 +87,10 @@ class _Run:
                 node.graph, {"query": node.operation, "variables": variables}, self.headers
             )
         except Exception as exc:
+            reason = "timed out" if isinstance(exc, TimeoutError) else f"failed ({exc})"
             self.result.errors.append({
-                "message": f"subgraph {node.graph} could not be reached: {type(exc).__name__}",
-                "extensions": {"code": "SUBREQUEST_HTTP_ERROR", "serviceName": node.graph},
+                "message": f"the request to subgraph '{node.graph}' {reason}",
+                "extensions": {"code": "DOWNSTREAM_SERVICE_ERROR", "serviceName": node.graph},
             })
             return None
         return response
@@ -92,13 +108,15 @@ class _Run:
     async def _entities(self, node: FetchNode) -> None:
         targets = [
             (obj, path) for obj, path in collect(self.result.data, node.path)
-            if obj.get("__typename", node.parent_type) == node.parent_type
+            if obj.get("__typename", node.parent_type) in node.type_filter
         ]
         representations: list[JSON] = []
         index_of: dict[bytes, int] = {}
         owners: list[list[tuple[JSON, list[str | int]]]] = []
         for obj, path in targets:
             representation = build_representation(obj, node.requires, node.parent_type)
+            if representation is not None and node.typename_override is not None:
+                representation["__typename"] = node.typename_override
             if representation is None:
                 continue
             marker = orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)

@@ -3,9 +3,11 @@ execute over the subgraphs, shape the response."""
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
+from random import Random
 from typing import Any
 
 from graphql import (
@@ -60,16 +62,38 @@ class _Prepared:
     plan: QueryPlan
 
 
+PERCENT_LABEL = re.compile(r"^percent\((\d+(?:\.\d+)?)\)$")
+
+
 class Gateway:
-    def __init__(self, supergraph: Supergraph, client: SubgraphClient, *, plan_cache_size: int = 1000) -> None:
+    def __init__(
+        self, supergraph: Supergraph, client: SubgraphClient, *, plan_cache_size: int = 1000,
+        labels: frozenset[str] = frozenset(), random: Random | None = None,
+    ) -> None:
         self.supergraph = supergraph
         self.planner = QueryPlanner(supergraph)
         self.executor = Executor(client)
-        self._cache: OrderedDict[tuple[str, str | None], _Prepared] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str | None, frozenset[str]], _Prepared] = OrderedDict()
         self._cache_size = plan_cache_size
+        # Labels switched on by configuration; percent(N) labels are drawn per request.
+        self.labels = labels
+        self._random = random or Random()
+        self._percent_labels = {
+            label: float(match.group(1)) for label in supergraph.override_labels
+            if (match := PERCENT_LABEL.match(label))
+        }
 
-    def prepare(self, query: str, operation_name: str | None) -> _Prepared | GraphQLResponse:
-        cache_key = (query, operation_name)
+    def draw_labels(self) -> frozenset[str]:
+        """The progressive-override labels on for one request."""
+        drawn = {label for label, percent in self._percent_labels.items() if self._random.random() * 100 < percent}
+        return self.labels | drawn
+
+    def prepare(
+        self, query: str, operation_name: str | None, labels: frozenset[str] = frozenset()
+    ) -> _Prepared | GraphQLResponse:
+        # Only labels that occur in the supergraph change plans; the cache key holds just those.
+        labels = labels & self.supergraph.override_labels
+        cache_key = (query, operation_name, labels)
         cached = self._cache.get(cache_key)
         if cached is not None:
             self._cache.move_to_end(cache_key)
@@ -88,7 +112,7 @@ class Gateway:
         except ValueError as exc:
             return error_response(str(exc), "OPERATION_RESOLUTION_FAILURE")
         try:
-            plan = self.planner.plan(document, operation_name)
+            plan = self.planner.plan(document, operation_name, labels)
         except PlanningError as exc:
             return error_response(f"the router could not plan this operation: {exc}", "QUERY_PLANNING_FAILED")
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
@@ -101,7 +125,7 @@ class Gateway:
     async def run(self, request: GraphQLRequest, headers: Mapping[str, str]) -> GraphQLResponse:
         if not request.query:
             return error_response("the request has no query", "BAD_REQUEST")
-        prepared = self.prepare(request.query, request.operation_name)
+        prepared = self.prepare(request.query, request.operation_name, self.draw_labels())
         if isinstance(prepared, GraphQLResponse):
             return prepared
         raw_variables = dict(request.variables or {})

@@ -108,7 +108,7 @@ class PlanningError(Exception):
     """The operation cannot be answered from this supergraph (a routing gap, not a client error)."""
 
 
-@dataclass
+@dataclass(eq=False)
 class FetchNode:
     """One request to one subgraph. Root fetches answer root fields; entity fetches send the
     representations found at `path` to `_entities` and merge the answers back into those objects."""
@@ -121,14 +121,26 @@ class FetchNode:
     selection: SubSelection = field(default_factory=SubSelection)
     requires: SubSelection = field(default_factory=SubSelection)
     children: list[FetchNode] = field(default_factory=list)
+    # Fetches besides the parent whose answers this one needs first (e.g. for @requires).
+    dependencies: list[FetchNode] = field(default_factory=list)
+    # The objects at `path` this fetch applies to (by __typename), and the __typename to send in their
+    # representations when the target knows the entity by its interface (an @interfaceObject).
+    type_filter: frozenset[str] = frozenset()
+    typename_override: str | None = None
     operation: str = ""
     variable_names: tuple[str, ...] = ()
 
-    def child_for(self, graph: str, parent_type: str, path: tuple[str, ...], next_id: int) -> FetchNode:
+    def child_for(
+        self, graph: str, parent_type: str, path: tuple[str, ...], next_id: int, *,
+        type_filter: frozenset[str] | None = None, typename_override: str | None = None,
+    ) -> FetchNode:
         for child in self.children:
-            if child.graph == graph and child.parent_type == parent_type and child.path == path:
+            if (child.graph, child.parent_type, child.path, child.typename_override) == (
+                    graph, parent_type, path, typename_override):
                 return child
-        child = FetchNode(id=next_id, graph=graph, parent_type=parent_type, path=path, entity=True)
+        child = FetchNode(id=next_id, graph=graph, parent_type=parent_type, path=path, entity=True,
+                          type_filter=type_filter or frozenset({parent_type}),
+                          typename_override=typename_override)
         self.children.append(child)
         return child
 
@@ -162,6 +174,9 @@ class QueryPlan:
     operation: OperationDefinitionNode
     roots: list[FetchNode]
     introspection: bool = False
+
+    def nodes(self) -> list[FetchNode]:
+        return [node for root in self.roots for node in root.walk()]
 
     def describe(self) -> str:
         """A readable outline of the plan, for the dev-mode `queryPlan` extension and for tests."""

@@ -1,7 +1,13 @@
-"""The query planner: an operation over the API schema in, a tree of subgraph fetches out.
+"""The query planner: an operation over the API schema in, a graph of subgraph fetches out.
 
-It knows no domain. Every decision comes from the supergraph model: which subgraphs resolve a field,
-which keys let another subgraph take over an entity, which fields a @requires needs first.
+It knows no domain. Every decision comes from the supergraph model: which subgraphs resolve a field
+(given the request's progressive-override labels), which keys let another subgraph take over an
+entity, which fields a @requires needs first, which fields a @provides makes local.
+
+The walk keeps a current fetch. A field the current subgraph can answer joins that fetch; any other
+field opens (or joins) an entity fetch at the same response path in a subgraph that answers it. The
+representation it needs (__typename, a key, the @requires fields) is itself planned in the current
+fetch, and where some of it can only come from other fetches, the new fetch waits for those.
 """
 
 from __future__ import annotations
@@ -10,15 +16,18 @@ import itertools
 from collections.abc import Sequence
 
 from graphql import (
+    DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLCompositeType,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLUnionType,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -29,9 +38,10 @@ from graphql import (
 
 from router.fieldset import parse_fieldset
 from router.plan import LIST_MARK, FetchNode, PlanningError, QueryPlan, SubField, SubSelection
-from router.supergraph import Key, Supergraph, TypeModel
+from router.supergraph import NO_LABELS, Key, Supergraph, TypeModel
 
 INTROSPECTION_ROOT_FIELDS = {"__schema", "__type"}
+MAX_DEPTH = 64
 
 
 def list_depth(type_: GraphQLOutputType) -> int:
@@ -63,20 +73,30 @@ class QueryPlanner:
         self.supergraph = supergraph
         self.schema = supergraph.api_schema
 
-    def plan(self, document: DocumentNode, operation_name: str | None = None) -> QueryPlan:
-        return _PlanBuilder(self, document, select_operation(document, operation_name)).build()
+    def plan(
+        self, document: DocumentNode, operation_name: str | None = None, labels: frozenset[str] = NO_LABELS
+    ) -> QueryPlan:
+        return _PlanBuilder(self, document, select_operation(document, operation_name), labels).build()
+
+
+Providers = set[FetchNode]
 
 
 class _PlanBuilder:
-    def __init__(self, planner: QueryPlanner, document: DocumentNode, operation: OperationDefinitionNode) -> None:
+    def __init__(
+        self, planner: QueryPlanner, document: DocumentNode, operation: OperationDefinitionNode,
+        labels: frozenset[str],
+    ) -> None:
         self.supergraph = planner.supergraph
         self.schema = planner.schema
         self.operation = operation
+        self.labels = labels
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         self.ids = itertools.count()
         self.kind = operation.operation.value
+        self.depth = 0
 
     def build(self) -> QueryPlan:
         root_type = self.schema.get_root_type(self.operation.operation)
@@ -91,11 +111,11 @@ class _PlanBuilder:
             if root_field in INTROSPECTION_ROOT_FIELDS:
                 introspection = True
                 continue
-            graphs = self._model(root_type.name).resolving_graphs(root_field)
+            graphs = self._model(root_type.name).resolving_graphs(root_field, self.labels)
             if not graphs:
                 raise PlanningError(f"no subgraph resolves {root_type.name}.{root_field}")
             node = self._root_node(roots, graphs, root_type.name)
-            self._plan_field(node, root_type, field_node, node.selection, ())
+            self._plan_field(node, root_type, field_node, node.selection, (), None)
         variables = {v.variable.name.value: v for v in self.operation.variable_definitions or []}
         name = self.operation.name.value if self.operation.name else None
         for root in roots:
@@ -137,94 +157,140 @@ class _PlanBuilder:
 
     def _plan_selection_set(
         self, node: FetchNode, parent_type: GraphQLCompositeType, selection_set: SelectionSetNode,
-        target: SubSelection, path: tuple[str, ...],
-    ) -> None:
+        target: SubSelection, path: tuple[str, ...], provided: SelectionSetNode | None,
+    ) -> Providers:
+        providers: Providers = set()
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                self._plan_field(node, parent_type, selection, target, path)
+                providers |= self._plan_field(node, parent_type, selection, target, path, provided)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition.name.value if selection.type_condition else parent_type.name
-                self._plan_fragment(node, parent_type, condition, selection.selection_set,
-                                    tuple(selection.directives or ()), target, path)
+                providers |= self._plan_fragment(node, parent_type, condition, selection.selection_set,
+                                                 tuple(selection.directives or ()), target, path, provided)
             elif isinstance(selection, FragmentSpreadNode):
                 fragment = self.fragments[selection.name.value]
-                self._plan_fragment(node, parent_type, fragment.type_condition.name.value, fragment.selection_set,
-                                    tuple(selection.directives or ()), target, path)
+                providers |= self._plan_fragment(
+                    node, parent_type, fragment.type_condition.name.value, fragment.selection_set,
+                    tuple(selection.directives or ()), target, path, provided)
+        return providers
 
     def _plan_fragment(
         self, node: FetchNode, parent_type: GraphQLCompositeType, condition: str, selection_set: SelectionSetNode,
-        directives: tuple, target: SubSelection, path: tuple[str, ...],
-    ) -> None:
+        directives: tuple[DirectiveNode, ...], target: SubSelection, path: tuple[str, ...],
+        provided: SelectionSetNode | None,
+    ) -> Providers:
         condition_type = self.schema.get_type(condition)
-        if not is_composite_type(condition_type):
+        if not isinstance(condition_type, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
             raise PlanningError(f"fragment condition {condition} is not a composite type")
-        assert isinstance(condition_type, GraphQLObjectType) or is_abstract_type(condition_type)
         if isinstance(parent_type, GraphQLObjectType):
-            # On a concrete type the fragment either always applies (validation guarantees overlap) or
-            # names the type itself: its fields belong to the parent selection.
+            # On a concrete type the fragment applies whenever validation let it through.
             inner = target.fragment(parent_type.name, directives) if directives else target
-            self._plan_selection_set(node, parent_type, selection_set, inner, path)
-            return
+            return self._plan_selection_set(node, parent_type, selection_set, inner, path, provided)
+        if self._is_interface_object_here(node, parent_type) and condition_type is not parent_type:
+            # This subgraph sees the interface as an object: concrete types come from a subgraph
+            # that knows them, through the interface's key.
+            child = self._interface_jump(node, parent_type, None, target, path)
+            return self._plan_fragment(child, parent_type, condition, selection_set, directives,
+                                       child.selection, path, None) | {child}
         target.add_typename()
         if condition_type is parent_type:
             inner = target.fragment(condition, directives) if directives else target
-            self._plan_selection_set(node, parent_type, selection_set, inner, path)
-            return
-        for runtime in self._possible_types(condition_type, parent_type):
-            if node.graph not in self._model(runtime.name).graphs:
+            return self._plan_selection_set(node, parent_type, selection_set, inner, path, provided)
+        providers: Providers = set()
+        for runtime in self._runtime_types(node.graph, parent_type):
+            if not self._applies(condition_type, runtime):
                 continue
-            self._plan_selection_set(node, runtime, selection_set, target.fragment(runtime.name, directives), path)
+            inner = target.fragment(runtime.name, directives)
+            providers |= self._plan_selection_set(node, runtime, selection_set, inner, path, provided)
+        return providers
 
-    def _possible_types(
-        self, condition: GraphQLCompositeType, parent: GraphQLCompositeType
-    ) -> list[GraphQLObjectType]:
-        def possible(t: GraphQLCompositeType) -> list[GraphQLObjectType]:
-            if isinstance(t, GraphQLObjectType):
-                return [t]
-            return list(self.schema.get_possible_types(t))
+    def _applies(self, condition: GraphQLCompositeType, runtime: GraphQLObjectType) -> bool:
+        if isinstance(condition, GraphQLObjectType):
+            return condition is runtime
+        return self.schema.is_sub_type(condition, runtime)
 
-        parent_names = {t.name for t in possible(parent)}
-        return [t for t in possible(condition) if t.name in parent_names]
+    def _runtime_types(self, graph: str, abstract: GraphQLCompositeType) -> list[GraphQLObjectType]:
+        """The object types a subgraph can return where the schema says `abstract`."""
+        assert isinstance(abstract, GraphQLInterfaceType | GraphQLUnionType)
+        model = self._model(abstract.name)
+        found = []
+        for runtime in self.schema.get_possible_types(abstract):
+            runtime_model = self._model(runtime.name)
+            if graph not in runtime_model.defining_graphs():
+                continue
+            if isinstance(abstract, GraphQLUnionType):
+                members = model.union_members.get(graph)
+                if members is not None and runtime.name not in members:
+                    continue
+            else:
+                implemented = runtime_model.implements.get(graph)
+                if implemented is not None and abstract.name not in implemented:
+                    continue
+            found.append(runtime)
+        return found
+
+    def _is_interface_object_here(self, node: FetchNode, parent_type: GraphQLCompositeType) -> bool:
+        return isinstance(parent_type, GraphQLInterfaceType) and node.graph in self._model(
+            parent_type.name).interface_object_in
+
+    # fields ----------------------------------------------------------------------------------------
 
     def _plan_field(
         self, node: FetchNode, parent_type: GraphQLCompositeType, field_node: FieldNode,
-        target: SubSelection, path: tuple[str, ...],
-    ) -> None:
+        target: SubSelection, path: tuple[str, ...], provided: SelectionSetNode | None,
+    ) -> Providers:
+        """Plan one field; returns the fetches whose answers hold it (the current one or others)."""
         name = field_node.name.value
         alias = field_node.alias.value if field_node.alias else None
         if name == "__typename":
+            if self._is_interface_object_here(node, parent_type):
+                child = self._interface_jump(node, parent_type, None, target, path)
+                return self._plan_field(child, parent_type, field_node, child.selection, path, None) | {child}
             target.add(SubField("__typename", alias, directives=tuple(field_node.directives or ())))
-            return
-        field_def = parent_type.fields.get(name)  # type: ignore[union-attr]
+            return {node}
+        field_def = parent_type.fields.get(name) if not isinstance(parent_type, GraphQLUnionType) else None
         if field_def is None:
             raise PlanningError(f"{parent_type.name} has no field {name}")
         model = self._model(parent_type.name)
-        graphs = model.resolving_graphs(name)
-        if node.graph in graphs or (is_abstract_type(parent_type) and node.graph in model.graphs and not graphs):
-            self._add_field(node, field_node, field_def.type, target, path)
-            return
+        if self._local(node, parent_type, model, name, provided):
+            return self._add_field(node, model, field_node, field_def.type, target, path, provided)
+        graphs = model.resolving_graphs(name, self.labels)
+        if isinstance(parent_type, GraphQLInterfaceType):
+            jumps = [g for g in graphs if model.keys_in(g, resolvable_only=True)]
+            if jumps:
+                child = self._interface_jump(node, parent_type, jumps, target, path)
+                return self._plan_field(child, parent_type, field_node, child.selection, path, None) | {child}
+            providers: Providers = set()
+            target.add_typename()
+            for runtime in self._runtime_types(node.graph, parent_type):
+                inner = target.fragment(runtime.name)
+                providers |= self._plan_field(node, runtime, field_node, inner, path, provided)
+            return providers
         if not graphs:
             raise PlanningError(f"no subgraph resolves {parent_type.name}.{name}")
-        if not isinstance(parent_type, GraphQLObjectType):
-            raise PlanningError(
-                f"{parent_type.name}.{name} is not resolvable in {node.graph}; fetching an abstract type's field "
-                "from another subgraph needs a type condition"
-            )
-        target_graph, key = self._route(node.graph, model, graphs, name)
-        child = node.child_for(target_graph, parent_type.name, path, next(self.ids))
-        representation = f"__typename {key.fields}"
-        required = model.source(name, target_graph)
-        if required is not None and required.requires:
-            representation += " " + required.requires
-        fieldset = parse_fieldset(representation)
-        self._plan_selection_set(node, parent_type, fieldset, target, path)
-        child.requires.merge(_subselection_of(fieldset))
-        self._plan_field(child, parent_type, field_node, child.selection, path)
+        assert isinstance(parent_type, GraphQLObjectType)
+        return self._entity_jump(node, parent_type, model, graphs, field_node, target, path)
+
+    def _local(
+        self, node: FetchNode, parent_type: GraphQLCompositeType, model: TypeModel, name: str,
+        provided: SelectionSetNode | None,
+    ) -> bool:
+        """Whether the current fetch can answer the field itself (never fetch what it already can)."""
+        graph = node.graph
+        if graph in model.resolving_graphs(name, self.labels):
+            if isinstance(parent_type, GraphQLInterfaceType) and graph not in model.interface_object_in:
+                # An interface field is local only if every implementation this subgraph may return
+                # resolves it here too (implementations may differ per subgraph).
+                return all(graph in self._model(t.name).resolving_graphs(name, self.labels)
+                           for t in self._runtime_types(graph, parent_type))
+            return True
+        source = model.source(name, graph)
+        return source is not None and _provided_field(provided, name, parent_type.name) is not None
 
     def _add_field(
-        self, node: FetchNode, field_node: FieldNode, field_type: GraphQLOutputType, target: SubSelection,
-        path: tuple[str, ...],
-    ) -> None:
+        self, node: FetchNode, model: TypeModel, field_node: FieldNode, field_type: GraphQLOutputType,
+        target: SubSelection, path: tuple[str, ...], provided: SelectionSetNode | None,
+    ) -> Providers:
         named = get_named_type(field_type)
         composite = is_composite_type(named)
         sub = target.add(SubField(
@@ -234,25 +300,182 @@ class _PlanBuilder:
             tuple(field_node.directives or ()),
             SubSelection() if composite else None,
         ))
+        providers: Providers = {node}
         if composite and field_node.selection_set is not None:
             assert sub.selection is not None
             if is_abstract_type(named):
                 sub.selection.add_typename()
+            inner_provided = _provided_field(provided, field_node.name.value, model.name)
+            source = model.source(field_node.name.value, node.graph)
+            if source is not None and source.provides:
+                inner_provided = _merge_fieldsets(inner_provided, parse_fieldset(source.provides))
             child_path = path + (sub.response_key,) + (LIST_MARK,) * list_depth(field_type)
-            self._plan_selection_set(node, named, field_node.selection_set, sub.selection, child_path)  # type: ignore[arg-type]
+            self._descend()
+            try:
+                providers |= self._plan_selection_set(node, named, field_node.selection_set,  # type: ignore[arg-type]
+                                                      sub.selection, child_path, inner_provided)
+            finally:
+                self.depth -= 1
+        return providers
 
-    def _route(self, current: str, model: TypeModel, graphs: Sequence[str], field_name: str) -> tuple[str, Key]:
-        """Pick the subgraph that takes over the entity for `field_name`, and the key to hand it over by:
-        a resolvable key in the target whose fields the current subgraph can provide."""
-        for graph in graphs:
+    def _descend(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise PlanningError("the operation nests deeper than the planner follows")
+
+    # handing entities over -------------------------------------------------------------------------
+
+    def _entity_jump(
+        self, node: FetchNode, parent_type: GraphQLObjectType, model: TypeModel, graphs: Sequence[str],
+        field_node: FieldNode, target: SubSelection, path: tuple[str, ...],
+    ) -> Providers:
+        target_graph, key = self._route(node, model, graphs, field_node.name.value)
+        representation = f"__typename {key.fields}"
+        required = model.source(field_node.name.value, target_graph)
+        if required is not None and required.requires:
+            representation += " " + required.requires
+        fieldset = parse_fieldset(representation)
+        self._descend()
+        try:
+            providers = self._plan_selection_set(node, parent_type, fieldset, target, path, None)
+        finally:
+            self.depth -= 1
+        parent, waits = _attach_point(node, providers)
+        child = parent.child_for(target_graph, parent_type.name, path, next(self.ids))
+        for other in waits:
+            if other not in child.dependencies and other is not child:
+                child.dependencies.append(other)
+        child.requires.merge(_subselection_of(fieldset))
+        return self._plan_field(child, parent_type, field_node, child.selection, path, None) | {child}
+
+    def _interface_jump(
+        self, node: FetchNode, interface: GraphQLCompositeType, graphs: Sequence[str] | None,
+        target: SubSelection, path: tuple[str, ...],
+    ) -> FetchNode:
+        """An entity fetch at the interface level: the target knows the entity by the interface (as an
+        @interfaceObject, or as an interface entity that resolves to its concrete type)."""
+        assert isinstance(interface, GraphQLInterfaceType)
+        model = self._model(interface.name)
+        if graphs is None:
+            # Whoever knows the concrete types: a subgraph where the interface is a real one.
+            graphs = [g for g in model.defining_graphs()
+                      if g not in model.interface_object_in and model.keys_in(g, resolvable_only=True)]
+        if not graphs:
+            raise PlanningError(f"no subgraph resolves {interface.name} by a key from {node.graph}")
+        target_graph, key = self._route(node, model, graphs, "__typename")
+        fieldset = parse_fieldset(key.fields)
+        self._descend()
+        try:
+            providers = self._plan_selection_set(node, interface, fieldset, target, path, None)
+        finally:
+            self.depth -= 1
+        target.add_typename()
+        parent, waits = _attach_point(node, providers)
+        possible = frozenset({interface.name} | {t.name for t in self.schema.get_possible_types(interface)})
+        child = parent.child_for(target_graph, interface.name, path, next(self.ids), type_filter=possible,
+                                 typename_override=interface.name)
+        for other in waits:
+            if other not in child.dependencies and other is not child:
+                child.dependencies.append(other)
+        child.requires.merge(_subselection_of(parse_fieldset(f"__typename {key.fields}")))
+        return child
+
+    def _route(self, node: FetchNode, model: TypeModel, graphs: Sequence[str], field_name: str) -> tuple[str, Key]:
+        """The subgraph that takes over the entity, and the key to hand it over by: a resolvable key
+        in the target whose fields the current subgraph has, else one whose fields another subgraph
+        can supply first. Among candidates, one already fetched at this point wins."""
+        current = node.graph
+        ordered = sorted(graphs, key=lambda g: not any(c.graph == g for c in node.children))
+        for graph in ordered:
+            if graph == current:
+                continue
             for key in model.keys_in(graph, resolvable_only=True):
-                fields = [s.name.value for s in key.selection.selections if isinstance(s, FieldNode)]
-                if all(current in model.resolving_graphs(f) for f in fields):
+                if self._has_fields(current, model, key.selection):
+                    return graph, key
+        for graph in ordered:
+            if graph == current:
+                continue
+            for key in model.keys_in(graph, resolvable_only=True):
+                if self._reachable(current, model, key.selection):
                     return graph, key
         raise PlanningError(
             f"{model.name}.{field_name} lives in {', '.join(graphs)}, but {current} cannot provide any of its "
             f"resolvable keys there ({', '.join(k.fields for k in model.keys) or 'no keys'})"
         )
+
+    def _has_fields(self, graph: str, model: TypeModel, selection: SelectionSetNode) -> bool:
+        for field_node in selection.selections:
+            if not isinstance(field_node, FieldNode):
+                return False
+            if graph not in model.resolving_graphs(field_node.name.value, self.labels):
+                source = model.source(field_node.name.value, graph)
+                if source is None or not (source.external and self._key_field(model, graph, field_node)):
+                    return False
+            if field_node.selection_set is not None:
+                inner = self._inner_model(model, field_node.name.value)
+                if inner is None or not self._has_fields(graph, inner, field_node.selection_set):
+                    return False
+        return True
+
+    def _key_field(self, model: TypeModel, graph: str, field_node: FieldNode) -> bool:
+        # A key field marked @external in a subgraph that uses it in its own key still comes back
+        # from that subgraph's entity resolvers (Federation 1 style extensions).
+        return any(field_node.name.value in (f.name.value for f in k.selection.selections
+                                             if isinstance(f, FieldNode)) for k in model.keys_in(graph))
+
+    def _reachable(self, graph: str, model: TypeModel, selection: SelectionSetNode) -> bool:
+        """Whether each key field is in a subgraph the current one can hand the entity to directly."""
+        for field_node in selection.selections:
+            if not isinstance(field_node, FieldNode):
+                return False
+            name = field_node.name.value
+            if graph in model.resolving_graphs(name, self.labels):
+                continue
+            holders = model.resolving_graphs(name, self.labels)
+            keys = [key for other in holders for key in model.keys_in(other, resolvable_only=True)]
+            if not any(self._has_fields(graph, model, key.selection) for key in keys):
+                return False
+        return True
+
+    def _inner_model(self, model: TypeModel, field_name: str) -> TypeModel | None:
+        parent = self.schema.get_type(model.name)
+        if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            return None
+        field_def = parent.fields.get(field_name)
+        if field_def is None:
+            return None
+        return self.supergraph.types.get(get_named_type(field_def.type).name)
+
+
+def _attach_point(node: FetchNode, providers: Providers) -> tuple[FetchNode, list[FetchNode]]:
+    """Where a new entity fetch hangs: under the current fetch, or under the fetch that supplies its
+    representation; any further suppliers become explicit dependencies."""
+    others = sorted((p for p in providers if p is not node), key=lambda p: p.id)
+    if not others:
+        return node, []
+    return others[-1], others[:-1]
+
+
+def _provided_field(provided: SelectionSetNode | None, name: str, type_name: str) -> SelectionSetNode | None:
+    """The @provides selection for `name` on `type_name` (an empty set for a leaf), or None."""
+    if provided is None:
+        return None
+    for selection in provided.selections:
+        if isinstance(selection, FieldNode) and selection.name.value == name:
+            return selection.selection_set or SelectionSetNode(selections=())
+        if isinstance(selection, InlineFragmentNode):
+            condition = selection.type_condition.name.value if selection.type_condition else type_name
+            if condition == type_name:
+                found = _provided_field(selection.selection_set, name, type_name)
+                if found is not None:
+                    return found
+    return None
+
+
+def _merge_fieldsets(first: SelectionSetNode | None, second: SelectionSetNode) -> SelectionSetNode:
+    if first is None or not first.selections:
+        return second
+    return SelectionSetNode(selections=(*first.selections, *second.selections))
 
 
 def _subselection_of(selection_set: SelectionSetNode) -> SubSelection:

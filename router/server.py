@@ -51,7 +51,10 @@ def _parse_variables(raw: Any) -> Mapping[str, Any] | GraphQLResponse | None:
     return raw
 
 
-def create_router_app(gateway: Gateway, *, graphiql: bool = True) -> Starlette:
+def create_router_app(gateway: Gateway, *, graphiql: bool = True, expose_plans: bool = True) -> Starlette:
+    """`graphiql` and `expose_plans` are development aids: the GraphiQL page, and the query plan in
+    `extensions.queryPlan` for requests sending the header `x-query-plan: 1`."""
+
     async def graphql(request: Request) -> Response:
         media_type = _media_type(request)
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
@@ -99,6 +102,8 @@ def create_router_app(gateway: Gateway, *, graphiql: bool = True) -> Starlette:
             graphql_request = GraphQLRequest(query, variables, operation_name if isinstance(operation_name, str)
                                              else None, body.get("extensions"))
         result = await gateway.run(graphql_request, headers)
+        if expose_plans and result.plan is not None and headers.get("x-query-plan") == "1":
+            result.body.setdefault("extensions", {})["queryPlan"] = result.plan.describe()
         return _respond(result, media_type, request_id)
 
     async def health(_request: Request) -> Response:

@@ -101,6 +101,9 @@ class TypeModel:
     # Federation 1 (join v0.1): the graph that owns the type and its fields without @join__field.
     owner: str | None = None
     all_graphs: list[str] = field(default_factory=list)
+    # Per subgraph, from @join__implements / @join__unionMember (absent: no such directives at all).
+    implements: dict[str, list[str]] = field(default_factory=dict)
+    union_members: dict[str, list[str]] = field(default_factory=dict)
 
     def defining_graphs(self) -> list[str]:
         # A type with no @join__type at all (a Federation 1 value type) exists in every subgraph.
@@ -226,6 +229,14 @@ class Supergraph:
             kind = type(definition).__name__.removesuffix("TypeDefinitionNode").lower()
             model = self.types[name] = TypeModel(name=name, kind=kind, all_graphs=all_graphs)
             for directive in definition.directives or []:
+                if directive.name.value == "join__implements":
+                    model.implements.setdefault(self._graph(directive, name), []).append(
+                        str(_argument(directive, "interface")))
+                    continue
+                if directive.name.value == "join__unionMember":
+                    model.union_members.setdefault(self._graph(directive, name), []).append(
+                        str(_argument(directive, "member")))
+                    continue
                 if directive.name.value == "join__owner":
                     model.owner = self._graph(directive, name)
                     continue

@@ -3,6 +3,7 @@ subgraphs live in the router's own process (the embedded mode)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,9 +27,14 @@ class SubgraphHTTPError(Exception):
 class HttpSubgraphClient:
     """One pooled aiohttp session for all subgraphs: keep-alive connections, JSON in orjson."""
 
-    def __init__(self, urls: Mapping[str, str], *, timeout_seconds: float = 30.0, pool_size: int = 200) -> None:
+    def __init__(
+        self, urls: Mapping[str, str], *, timeout_seconds: float = 30.0, pool_size: int = 200,
+        timeouts: Mapping[str, float] | None = None,
+    ) -> None:
         self.urls = dict(urls)
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        # A slow subgraph must not hold the whole response: each may have its own limit.
+        self._timeouts = {g: aiohttp.ClientTimeout(total=t) for g, t in (timeouts or {}).items()}
         self._pool_size = pool_size
         self._session: aiohttp.ClientSession | None = None
 
@@ -44,7 +50,9 @@ class HttpSubgraphClient:
     async def fetch(self, graph: str, body: JSON, headers: Mapping[str, str]) -> JSON:
         url = self.urls[graph]
         request_headers = {"content-type": "application/json", "accept": "application/json", **forwarded(headers)}
-        async with self._client().post(url, data=orjson.dumps(body), headers=request_headers) as response:
+        timeout = self._timeouts.get(graph, self._timeout)
+        async with self._client().post(url, data=orjson.dumps(body), headers=request_headers,
+                                       timeout=timeout) as response:
             raw = await response.read()
             if response.status >= 500 or not raw:
                 raise SubgraphHTTPError(f"{graph} answered HTTP {response.status}")
@@ -108,3 +116,38 @@ class AsgiSubgraphClient:
 
     async def close(self) -> None:
         return None
+
+
+class DeduplicatingClient:
+    """Identical subgraph queries in flight at the same time share one request (mutations never do).
+    Under load many requests plan to the same entity fetch; the subgraph answers it once."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self._in_flight: dict[bytes, asyncio.Future[JSON]] = {}
+        self.shared = 0
+
+    async def fetch(self, graph: str, body: JSON, headers: Mapping[str, str]) -> JSON:
+        query = body.get("query", "")
+        if not isinstance(query, str) or query.lstrip().startswith("mutation"):
+            return await self.inner.fetch(graph, body, headers)
+        key = orjson.dumps([graph, body, sorted(forwarded(headers).items())])
+        pending = self._in_flight.get(key)
+        if pending is not None:
+            self.shared += 1
+            return await asyncio.shield(pending)
+        future: asyncio.Future[JSON] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            result: JSON = await self.inner.fetch(graph, body, headers)
+            future.set_result(result)
+            return result
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here: the sharers re-raise it themselves
+            raise
+        finally:
+            del self._in_flight[key]
+
+    async def close(self) -> None:
+        await self.inner.close()

@@ -137,6 +137,7 @@ class FetchNode:
         for child in self.children:
             if (child.graph, child.parent_type, child.path, child.typename_override) == (
                     graph, parent_type, path, typename_override):
+                child.type_filter |= type_filter or frozenset({parent_type})
                 return child
         child = FetchNode(id=next_id, graph=graph, parent_type=parent_type, path=path, entity=True,
                           type_filter=type_filter or frozenset({parent_type}),

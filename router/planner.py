@@ -266,9 +266,19 @@ class _PlanBuilder:
                 inner = target.fragment(runtime.name)
                 providers |= self._plan_field(node, runtime, field_node, inner, path, provided)
             return providers
-        if not graphs:
-            raise PlanningError(f"no subgraph resolves {parent_type.name}.{name}")
         assert isinstance(parent_type, GraphQLObjectType)
+        if not graphs:
+            # A field an @interfaceObject adds to an interface is on every implementation, resolved
+            # by no subgraph as that type: it is fetched through the interface's key.
+            for interface in parent_type.interfaces:
+                interface_model = self._model(interface.name)
+                jumps = [g for g in interface_model.resolving_graphs(name, self.labels)
+                         if interface_model.keys_in(g, resolvable_only=True)]
+                if jumps:
+                    child = self._interface_jump(node, interface, jumps, target, path,
+                                                 type_filter=frozenset({parent_type.name}))
+                    return self._plan_field(child, interface, field_node, child.selection, path, None) | {child}
+            raise PlanningError(f"no subgraph resolves {parent_type.name}.{name}")
         return self._entity_jump(node, parent_type, model, graphs, field_node, target, path)
 
     def _local(
@@ -350,7 +360,7 @@ class _PlanBuilder:
 
     def _interface_jump(
         self, node: FetchNode, interface: GraphQLCompositeType, graphs: Sequence[str] | None,
-        target: SubSelection, path: tuple[str, ...],
+        target: SubSelection, path: tuple[str, ...], type_filter: frozenset[str] | None = None,
     ) -> FetchNode:
         """An entity fetch at the interface level: the target knows the entity by the interface (as an
         @interfaceObject, or as an interface entity that resolves to its concrete type)."""
@@ -371,7 +381,8 @@ class _PlanBuilder:
             self.depth -= 1
         target.add_typename()
         parent, waits = _attach_point(node, providers)
-        possible = frozenset({interface.name} | {t.name for t in self.schema.get_possible_types(interface)})
+        possible = type_filter or frozenset(
+            {interface.name} | {t.name for t in self.schema.get_possible_types(interface)})
         child = parent.child_for(target_graph, interface.name, path, next(self.ids), type_filter=possible,
                                  typename_override=interface.name)
         for other in waits:

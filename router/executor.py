@@ -114,9 +114,13 @@ class _Run:
         index_of: dict[bytes, int] = {}
         owners: list[list[tuple[JSON, list[str | int]]]] = []
         for obj, path in targets:
-            representation = build_representation(obj, node.requires, node.parent_type)
-            if representation is not None and node.typename_override is not None:
-                representation["__typename"] = node.typename_override
+            typename = node.typename_override or obj.get("__typename") or node.parent_type
+            shape = node.requires.get(typename)
+            if shape is None:
+                continue
+            representation = build_representation(obj, shape, typename)
+            if representation is not None:
+                representation["__typename"] = typename
             if representation is None:
                 continue
             marker = orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)

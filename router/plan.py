@@ -118,8 +118,10 @@ class FetchNode:
     parent_type: str
     path: tuple[str, ...]
     entity: bool
+    # Root fetch: the root selection. Entity fetch: one `... on T` fragment per entity type it serves,
+    # and `requires`, the representation's shape per __typename sent.
     selection: SubSelection = field(default_factory=SubSelection)
-    requires: SubSelection = field(default_factory=SubSelection)
+    requires: dict[str, SubSelection] = field(default_factory=dict)
     children: list[FetchNode] = field(default_factory=list)
     # Fetches besides the parent whose answers this one needs first (e.g. for @requires).
     dependencies: list[FetchNode] = field(default_factory=list)
@@ -131,19 +133,23 @@ class FetchNode:
     variable_names: tuple[str, ...] = ()
 
     def child_for(
-        self, graph: str, parent_type: str, path: tuple[str, ...], next_id: int, *,
+        self, graph: str, type_name: str, path: tuple[str, ...], next_id: int, *,
         type_filter: frozenset[str] | None = None, typename_override: str | None = None,
     ) -> FetchNode:
+        """The entity fetch to `graph` for the objects at `path` (one per subgraph and path: all entity
+        types there share it, each in its own fragment)."""
+        wanted = type_filter or frozenset({type_name})
         for child in self.children:
-            if (child.graph, child.parent_type, child.path, child.typename_override) == (
-                    graph, parent_type, path, typename_override):
-                child.type_filter |= type_filter or frozenset({parent_type})
+            if (child.graph, child.path, child.typename_override) == (graph, path, typename_override):
+                child.type_filter |= wanted
                 return child
-        child = FetchNode(id=next_id, graph=graph, parent_type=parent_type, path=path, entity=True,
-                          type_filter=type_filter or frozenset({parent_type}),
-                          typename_override=typename_override)
+        child = FetchNode(id=next_id, graph=graph, parent_type=type_name, path=path, entity=True,
+                          type_filter=wanted, typename_override=typename_override)
         self.children.append(child)
         return child
+
+    def representation_shape(self, type_name: str) -> SubSelection:
+        return self.requires.setdefault(type_name, SubSelection())
 
     def finish(self, kind: str, operation_name: str | None, variables: dict[str, VariableDefinitionNode]) -> None:
         """Render the subgraph operation text once, at plan time."""
@@ -153,8 +159,7 @@ class FetchNode:
         name = f"{operation_name}__{self.graph}__{self.id}" if operation_name else None
         if self.entity:
             definitions.insert(0, "$representations: [_Any!]!")
-            body = (f"{{ _entities(representations: $representations) {{ ... on {self.parent_type} "
-                    f"{self.selection.render()} }} }}")
+            body = f"{{ _entities(representations: $representations) {self.selection.render()} }}"
             kind = "query"
         else:
             body = self.selection.render()

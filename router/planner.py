@@ -191,7 +191,7 @@ class _PlanBuilder:
             # that knows them, through the interface's key.
             child = self._interface_jump(node, parent_type, None, target, path)
             return self._plan_fragment(child, parent_type, condition, selection_set, directives,
-                                       child.selection, path, None) | {child}
+                                       child.selection.fragment(parent_type.name), path, None) | {child}
         target.add_typename()
         if condition_type is parent_type:
             inner = target.fragment(condition, directives) if directives else target
@@ -245,7 +245,8 @@ class _PlanBuilder:
         if name == "__typename":
             if self._is_interface_object_here(node, parent_type):
                 child = self._interface_jump(node, parent_type, None, target, path)
-                return self._plan_field(child, parent_type, field_node, child.selection, path, None) | {child}
+                inner = child.selection.fragment(parent_type.name)
+                return self._plan_field(child, parent_type, field_node, inner, path, None) | {child}
             target.add(SubField("__typename", alias, directives=tuple(field_node.directives or ())))
             return {node}
         field_def = parent_type.fields.get(name) if not isinstance(parent_type, GraphQLUnionType) else None
@@ -259,7 +260,8 @@ class _PlanBuilder:
             jumps = [g for g in graphs if model.keys_in(g, resolvable_only=True)]
             if jumps:
                 child = self._interface_jump(node, parent_type, jumps, target, path)
-                return self._plan_field(child, parent_type, field_node, child.selection, path, None) | {child}
+                inner = child.selection.fragment(parent_type.name)
+                return self._plan_field(child, parent_type, field_node, inner, path, None) | {child}
             providers: Providers = set()
             target.add_typename()
             for runtime in self._runtime_types(node.graph, parent_type):
@@ -277,7 +279,8 @@ class _PlanBuilder:
                 if jumps:
                     child = self._interface_jump(node, interface, jumps, target, path,
                                                  type_filter=frozenset({parent_type.name}))
-                    return self._plan_field(child, interface, field_node, child.selection, path, None) | {child}
+                    inner = child.selection.fragment(interface.name)
+                    return self._plan_field(child, interface, field_node, inner, path, None) | {child}
             raise PlanningError(f"no subgraph resolves {parent_type.name}.{name}")
         return self._entity_jump(node, parent_type, model, graphs, field_node, target, path)
 
@@ -355,8 +358,9 @@ class _PlanBuilder:
         for other in waits:
             if other not in child.dependencies and other is not child:
                 child.dependencies.append(other)
-        child.requires.merge(_subselection_of(fieldset))
-        return self._plan_field(child, parent_type, field_node, child.selection, path, None) | {child}
+        child.representation_shape(parent_type.name).merge(_subselection_of(fieldset))
+        inner = child.selection.fragment(parent_type.name)
+        return self._plan_field(child, parent_type, field_node, inner, path, None) | {child}
 
     def _interface_jump(
         self, node: FetchNode, interface: GraphQLCompositeType, graphs: Sequence[str] | None,
@@ -388,7 +392,7 @@ class _PlanBuilder:
         for other in waits:
             if other not in child.dependencies and other is not child:
                 child.dependencies.append(other)
-        child.requires.merge(_subselection_of(parse_fieldset(f"__typename {key.fields}")))
+        child.representation_shape(interface.name).merge(_subselection_of(parse_fieldset(f"__typename {key.fields}")))
         return child
 
     def _route(self, node: FetchNode, model: TypeModel, graphs: Sequence[str], field_name: str) -> tuple[str, Key]:

@@ -65,7 +65,7 @@ def test_requires_adds_the_required_field_to_the_representation(supergraph: Supe
     assert "weight" in root.operation
     (inventory,) = root.children
     assert inventory.graph == "inventory"
-    assert set(inventory.requires.fields) == {"__typename", "upc", "weight"}
+    assert set(inventory.requires["Product"].fields) == {"__typename", "upc", "weight"}
 
 
 def test_fields_the_current_subgraph_resolves_add_no_fetch(supergraph: Supergraph) -> None:

@@ -44,6 +44,7 @@ class SubSelection:
 
     fields: dict[str, SubField] = field(default_factory=dict)
     fragments: dict[tuple[str, str], SubSelection] = field(default_factory=dict)
+    fragment_directives: dict[tuple[str, str], tuple[DirectiveNode, ...]] = field(default_factory=dict)
 
     def add(self, candidate: SubField) -> SubField:
         existing = self.fields.get(candidate.response_key)
@@ -64,6 +65,8 @@ class SubSelection:
 
     def fragment(self, type_condition: str, directives: tuple[DirectiveNode, ...] = ()) -> SubSelection:
         key = (type_condition, " ".join(print_ast(d) for d in directives))
+        if directives:
+            self.fragment_directives[key] = directives
         return self.fragments.setdefault(key, SubSelection())
 
     def merge(self, other: SubSelection) -> None:
@@ -72,8 +75,10 @@ class SubSelection:
                                      SubSelection() if sub.selection is not None else None))
             if sub.selection is not None and mine.selection is not None:
                 mine.selection.merge(sub.selection)
-        for (condition, directives), fragment in other.fragments.items():
-            self.fragments.setdefault((condition, directives), SubSelection()).merge(fragment)
+        for key, fragment in other.fragments.items():
+            self.fragments.setdefault(key, SubSelection()).merge(fragment)
+            if key in other.fragment_directives:
+                self.fragment_directives[key] = other.fragment_directives[key]
 
     def is_empty(self) -> bool:
         return not self.fields and not self.fragments
@@ -100,7 +105,8 @@ class SubSelection:
             yield from sub.directives
             if sub.selection is not None:
                 yield from sub.selection.walk_nodes()
-        for fragment in self.fragments.values():
+        for key, fragment in self.fragments.items():
+            yield from self.fragment_directives.get(key, ())
             yield from fragment.walk_nodes()
 
 

@@ -118,7 +118,11 @@ class TypeModel:
         return declared
 
     def resolving_graphs(self, field_name: str, labels: frozenset[str] = NO_LABELS) -> list[str]:
-        return [s.graph for s in self.sources(field_name) if s.resolves(labels)]
+        sources = self.sources(field_name)
+        # A subgraph a field was moved away from (@override without a label) no longer resolves it,
+        # even where the supergraph still lists it.
+        moved_from = {s.override for s in sources if s.override and s.override_label is None}
+        return [s.graph for s in sources if s.resolves(labels) and s.graph not in moved_from]
 
     def source(self, field_name: str, graph: str) -> FieldSource | None:
         for source in self.sources(field_name):

@@ -88,17 +88,9 @@ KNOWN_FAILURES: dict[tuple[str, str], str] = {
     ("enums_inputs", "skip_include_false_needs_no_entity_fetch"):
         "2 calls {catalog: 1, warehouse: 1}: the warehouse fetch runs although @include(if: $withStock) is "
         "false (no conditional fetch); data right",
-    ("enums_inputs", "include_on_fragment_spread"):
-        "data {product: null}: catalog answers \"Variable '$full' is not defined by operation "
-        "'Frag__catalog__0'\": a variable used only in a fragment spread's @include is not declared",
     ("keys", "nested_object_key"):
         "3 calls {catalog: 1, accounts: 2}: a separate User fetch for owner.name instead of `owner { name }` "
         "inside the Repo entity fetch (accounts resolves Repo.owner); data right",
-    ("override", "overridden_field_comes_from_new_owner"): f"balance -1 (legacy's stale value), 1 call: {_OVERRIDE}",
-    ("override", "overridden_field_alone"): f"balance -1 (legacy's stale value), 1 call: {_OVERRIDE}",
-    ("override", "overridden_root_field"): f"data {{account: null}}: Query.account sent to legacy. {_OVERRIDE}",
-    ("override", "progressive_override_with_overridden_field"):
-        f"balance -1 (legacy's stale value), 1 call: {_OVERRIDE}",
     ("requires", "required_field_also_asked_with_other_arguments"):
         "QUERY_PLANNING_FAILED: two selections answer to the response key 'weight' with different fields or "
         "arguments (the required weight(unit: KILOGRAM) needs an alias beside the client's weight)",

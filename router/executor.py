@@ -4,11 +4,12 @@ so far, each subgraph asked once per plan node whatever the number of objects.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
+from graphql import BooleanValueNode, DirectiveNode, VariableNode
 
 from router.plan import LIST_MARK, FetchNode, QueryPlan, SubSelection
 
@@ -32,10 +33,14 @@ class Executor:
         self.client = client
 
     async def execute(
-        self, plan: QueryPlan, variables: Mapping[str, Any], headers: Mapping[str, str]
+        self, plan: QueryPlan, variables: Mapping[str, Any], headers: Mapping[str, str],
+        conditions: Mapping[str, Any] | None = None,
     ) -> ExecutionResult:
+        """`variables` go to the subgraphs as the client sent them; `conditions` are the coerced values
+        (defaults applied) that decide @skip/@include, so a fetch whose every selection is excluded
+        is never sent."""
         result = ExecutionResult()
-        run = _Run(self.client, variables, headers, result)
+        run = _Run(self.client, variables, headers, result, conditions if conditions is not None else variables)
         if plan.kind == "mutation":
             # Top-level mutation fields in document order, each with all of its entity fetches.
             for root in plan.roots:
@@ -48,10 +53,11 @@ class Executor:
 class _Run:
     def __init__(
         self, client: SubgraphClient, variables: Mapping[str, Any], headers: Mapping[str, str],
-        result: ExecutionResult,
+        result: ExecutionResult, conditions: Mapping[str, Any],
     ) -> None:
         self.client = client
         self.variables = variables
+        self.conditions = conditions
         self.headers = headers
         self.result = result
 
@@ -68,6 +74,8 @@ class _Run:
             for dependency in waits[node.id]:
                 if dependency.id in tasks:
                     await asyncio.shield(tasks[dependency.id])
+            if excluded(node.selection, self.conditions):
+                return
             if node.entity:
                 await self._entities(node)
             else:
@@ -144,6 +152,34 @@ class _Run:
             if isinstance(entity, dict):
                 for obj, _path in owners[index]:
                     deep_merge(obj, entity)
+
+
+def _skipped(directives: Sequence[DirectiveNode], values: Mapping[str, Any]) -> bool:
+    for directive in directives:
+        name = directive.name.value
+        if name not in ("skip", "include"):
+            continue
+        condition: Any = None
+        for argument in directive.arguments or ():
+            if argument.name.value == "if":
+                value = argument.value
+                if isinstance(value, BooleanValueNode):
+                    condition = value.value
+                elif isinstance(value, VariableNode):
+                    condition = values.get(value.name.value)
+        if (name == "skip" and condition is True) or (name == "include" and condition is False):
+            return True
+    return False
+
+
+def excluded(selection: SubSelection, values: Mapping[str, Any]) -> bool:
+    """Whether @skip/@include leave nothing of this selection to fetch."""
+    if any(not _skipped(sub.directives, values) for sub in selection.fields.values()):
+        return False
+    for key, fragment in selection.fragments.items():
+        if not _skipped(selection.fragment_directives.get(key, ()), values) and not excluded(fragment, values):
+            return False
+    return True
 
 
 def collect(data: JSON, path: tuple[str, ...]) -> list[tuple[JSON, list[str | int]]]:

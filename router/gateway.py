@@ -137,7 +137,7 @@ class Gateway:
                 body={"errors": [_graphql_error(e, "BAD_USER_INPUT") for e in coerced]}, request_error=True
             )
         plan = prepared.plan
-        result = await self.executor.execute(plan, raw_variables, headers)
+        result = await self.executor.execute(plan, raw_variables, headers, coerced.coerced)
         if plan.introspection:
             local = execute(self.supergraph.api_schema, prepared.document, variable_values=raw_variables,
                             operation_name=request.operation_name)

@@ -85,9 +85,6 @@ CASES = {case.name: case for case in map(_load, sorted(FIXTURES.glob("[!_]*.py")
 _OVERRIDE = ("the composer keeps @join__field(graph: LEGACY) beside BILLING's override: \"legacy\" (Apollo drops "
              "it) and the planner ignores override:, so the overridden subgraph serves the field")
 KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("enums_inputs", "skip_include_false_needs_no_entity_fetch"):
-        "2 calls {catalog: 1, warehouse: 1}: the warehouse fetch runs although @include(if: $withStock) is "
-        "false (no conditional fetch); data right",
     ("keys", "nested_object_key"):
         "3 calls {catalog: 1, accounts: 2}: a separate User fetch for owner.name instead of `owner { name }` "
         "inside the Repo entity fetch (accounts resolves Repo.owner); data right",

@@ -29,6 +29,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLUnionType,
     InlineFragmentNode,
+    NameNode,
     OperationDefinitionNode,
     SelectionSetNode,
     get_named_type,
@@ -347,7 +348,7 @@ class _PlanBuilder:
         required = model.source(field_node.name.value, target_graph)
         if required is not None and required.requires:
             representation += " " + required.requires
-        fieldset = parse_fieldset(representation)
+        fieldset = self._alias_conflicts(parse_fieldset(representation), target)
         self._descend()
         try:
             providers = self._plan_selection_set(node, parent_type, fieldset, target, path, None)
@@ -361,6 +362,22 @@ class _PlanBuilder:
         child.representation_shape(parent_type.name).merge(_subselection_of(fieldset))
         inner = child.selection.fragment(parent_type.name)
         return self._plan_field(child, parent_type, field_node, inner, path, None) | {child}
+
+    def _alias_conflicts(self, fieldset: SelectionSetNode, target: SubSelection) -> SelectionSetNode:
+        """Representation fields whose response key the client already uses for something else (the
+        same field with other arguments or under @skip/@include) are fetched under an alias."""
+        selections = []
+        for selection in fieldset.selections:
+            if isinstance(selection, FieldNode) and selection.alias is None:
+                existing = target.fields.get(selection.name.value)
+                wanted = SubField(selection.name.value, None, tuple(selection.arguments or ()))
+                if existing is not None and existing.signature() != wanted.signature():
+                    alias = f"_fed_{selection.name.value}_{next(self.ids)}"
+                    selection = FieldNode(alias=NameNode(value=alias), name=selection.name,
+                                          arguments=selection.arguments, directives=(),
+                                          selection_set=selection.selection_set)
+            selections.append(selection)
+        return SelectionSetNode(selections=tuple(selections))
 
     def _interface_jump(
         self, node: FetchNode, interface: GraphQLCompositeType, graphs: Sequence[str] | None,
@@ -498,5 +515,6 @@ def _subselection_of(selection_set: SelectionSetNode) -> SubSelection:
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
             inner = _subselection_of(selection.selection_set) if selection.selection_set else None
-            result.add(SubField(selection.name.value, selection=inner))
+            alias = selection.alias.value if selection.alias else None
+            result.add(SubField(selection.name.value, alias, selection=inner))
     return result

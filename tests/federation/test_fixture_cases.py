@@ -88,9 +88,6 @@ KNOWN_FAILURES: dict[tuple[str, str], str] = {
     ("keys", "nested_object_key"):
         "3 calls {catalog: 1, accounts: 2}: a separate User fetch for owner.name instead of `owner { name }` "
         "inside the Repo entity fetch (accounts resolves Repo.owner); data right",
-    ("requires", "required_field_also_asked_with_other_arguments"):
-        "QUERY_PLANNING_FAILED: two selections answer to the response key 'weight' with different fields or "
-        "arguments (the required weight(unit: KILOGRAM) needs an alias beside the client's weight)",
     ("shareable", "shareable_value_type_field_only_in_one"):
         "QUERY_PLANNING_FAILED: Details.size lives in catalog, but search cannot provide any of its "
         "resolvable keys there (no keys): the hop must be taken at the enclosing entity Product",

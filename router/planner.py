@@ -255,6 +255,9 @@ class _PlanBuilder:
             raise PlanningError(f"{parent_type.name} has no field {name}")
         model = self._model(parent_type.name)
         if self._local(node, parent_type, model, name, provided):
+            better = self._better_owner(node, parent_type, model, field_node, field_def.type, provided)
+            if better is not None:
+                return self._entity_jump(node, parent_type, model, [better], field_node, target, path)  # type: ignore[arg-type]
             return self._add_field(node, model, field_node, field_def.type, target, path, provided)
         graphs = model.resolving_graphs(name, self.labels)
         if isinstance(parent_type, GraphQLInterfaceType):
@@ -300,6 +303,73 @@ class _PlanBuilder:
             return True
         source = model.source(name, graph)
         return source is not None and _provided_field(provided, name, parent_type.name) is not None
+
+    def _better_owner(
+        self, node: FetchNode, parent_type: GraphQLCompositeType, model: TypeModel, field_node: FieldNode,
+        field_type: GraphQLOutputType, provided: SelectionSetNode | None,
+    ) -> str | None:
+        """Another subgraph to take this whole field from, when the current one can answer the field but
+        not all of its selection (a shared value type, an object key): one hop at the entity instead of
+        one for each missing piece below it."""
+        named = get_named_type(field_type)
+        if (field_node.selection_set is None or not isinstance(parent_type, GraphQLObjectType)
+                or not model.is_entity() or not is_composite_type(named)):
+            return None
+        name = field_node.name.value
+        inner_provided = _provided_field(provided, name, parent_type.name)
+        if self._covers(node.graph, named, field_node.selection_set, inner_provided):
+            return None
+        for graph in model.resolving_graphs(name, self.labels):
+            if graph == node.graph or not self._covers(graph, named, field_node.selection_set, None):
+                continue
+            keys = model.keys_in(graph, resolvable_only=True)
+            if any(self._has_fields(node.graph, model, key.selection) for key in keys):
+                return graph
+        return None
+
+    def _covers(
+        self, graph: str, parent_type: GraphQLCompositeType, selection_set: SelectionSetNode,
+        provided: SelectionSetNode | None, depth: int = 0,
+    ) -> bool:
+        """Whether one subgraph answers a whole selection by itself."""
+        if depth > 8:
+            return False
+        model = self.supergraph.types.get(parent_type.name)
+        if model is None:
+            return False
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                name = selection.name.value
+                if name == "__typename":
+                    continue
+                if isinstance(parent_type, GraphQLUnionType):
+                    return False
+                field_def = parent_type.fields.get(name)
+                if field_def is None:
+                    return False
+                inner_provided = _provided_field(provided, name, parent_type.name)
+                resolvable = graph in model.resolving_graphs(name, self.labels) or (
+                    model.source(name, graph) is not None and inner_provided is not None)
+                if not resolvable:
+                    return False
+                inner = get_named_type(field_def.type)
+                if selection.selection_set is not None and not self._covers(
+                        graph, inner, selection.selection_set, inner_provided, depth + 1):
+                    return False
+            else:
+                if isinstance(selection, FragmentSpreadNode):
+                    fragment = self.fragments[selection.name.value]
+                    condition, inner_set = fragment.type_condition.name.value, fragment.selection_set
+                else:
+                    assert isinstance(selection, InlineFragmentNode)
+                    condition = selection.type_condition.name.value if selection.type_condition else parent_type.name
+                    inner_set = selection.selection_set
+                condition_type = self.schema.get_type(condition)
+                if not isinstance(condition_type, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
+                    return False
+                if not self._covers(graph, condition_type, inner_set, provided, depth + 1):
+                    return False
+        return True
 
     def _add_field(
         self, node: FetchNode, model: TypeModel, field_node: FieldNode, field_type: GraphQLOutputType,

@@ -85,12 +85,6 @@ CASES = {case.name: case for case in map(_load, sorted(FIXTURES.glob("[!_]*.py")
 _OVERRIDE = ("the composer keeps @join__field(graph: LEGACY) beside BILLING's override: \"legacy\" (Apollo drops "
              "it) and the planner ignores override:, so the overridden subgraph serves the field")
 KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("keys", "nested_object_key"):
-        "3 calls {catalog: 1, accounts: 2}: a separate User fetch for owner.name instead of `owner { name }` "
-        "inside the Repo entity fetch (accounts resolves Repo.owner); data right",
-    ("shareable", "shareable_value_type_field_only_in_one"):
-        "QUERY_PLANNING_FAILED: Details.size lives in catalog, but search cannot provide any of its "
-        "resolvable keys there (no keys): the hop must be taken at the enclosing entity Product",
 }
 
 

@@ -51,11 +51,16 @@ class SubSelection:
         if existing is None:
             self.fields[candidate.response_key] = candidate
             return candidate
-        if existing.signature() != candidate.signature():
+        if existing.signature()[:2] != candidate.signature()[:2]:
             raise PlanningError(
                 f"two selections answer to the response key {candidate.response_key!r} with different "
                 "fields or arguments"
             )
+        if existing.directives != candidate.directives:
+            # The same field wanted under different @skip/@include (the client's, and unconditionally by
+            # the planner for a key): fetch it whenever any wants it; the response shaping still applies
+            # the client's conditions.
+            existing.directives = ()
         if candidate.selection is not None and existing.selection is None:
             existing.selection = candidate.selection
         return existing

@@ -12,78 +12,20 @@ entity type of every subgraph.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
-from fixture_subgraphs import FixtureSubgraph, Operation, entity_query, serve_fixture
+from fixture_cases import CASES, Served, ordered
+from fixture_subgraphs import entity_query
 
-from router.compose import CompositionError, SubgraphSource, compose
 from router.gateway import Gateway, GraphQLRequest
-from router.supergraph import Supergraph, SupergraphError
+from router.supergraph import Supergraph
 from router.transport import HttpSubgraphClient
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@dataclass
-class Case:
-    name: str
-    module: ModuleType
-    subgraphs: list[FixtureSubgraph]
-    operations: dict[str, Operation]
-    supergraph_sdl: str | None
-    problem: str | None  # why our composer or supergraph loader refuses the case
-
-    def reset(self, operation: Operation | None = None) -> None:
-        reset = getattr(self.module, "reset", None)
-        if callable(reset):
-            reset()
-        for subgraph in self.subgraphs:
-            subgraph.reset()
-            subgraph.down = operation.down.get(subgraph.name) if operation else None
-            subgraph.delay = operation.delays.get(subgraph.name, 0.0) if operation else 0.0
-
-    def calls(self) -> dict[str, int]:
-        return {s.name: len(s.requests) for s in self.subgraphs if s.requests}
-
-
-def _load(path: Path) -> Case:
-    module_name = f"federation_fixture_{path.stem}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    subgraphs: list[FixtureSubgraph] = list(module.SUBGRAPHS)
-    operations: list[Operation] = list(module.OPERATIONS)
-    assert len({o.name for o in operations}) == len(operations), f"{path.stem}: operation names repeat"
-    sources = [SubgraphSource(s.name, f"http://{s.name}.fixture.invalid/graphql", s.sdl) for s in subgraphs]
-    sdl: str | None = None
-    problem: str | None = None
-    try:
-        sdl = compose(sources)
-        Supergraph(sdl)
-    except CompositionError as exc:
-        problem = "our composer rejects this valid case: " + "; ".join(exc.errors)
-    except SupergraphError as exc:
-        problem = f"our Supergraph rejects our composer's output: {exc}"
-    return Case(path.stem, module, subgraphs, {o.name: o for o in operations}, sdl, problem)
-
-
-CASES = {case.name: case for case in map(_load, sorted(FIXTURES.glob("[!_]*.py")))}
 
 # What our router gets wrong today (case, operation) -> the observed wrong answer. Not strict: a fix
 # turns the test into XPASS, and the entry should then go.
-_OVERRIDE = ("the composer keeps @join__field(graph: LEGACY) beside BILLING's override: \"legacy\" (Apollo drops "
-             "it) and the planner ignores override:, so the overridden subgraph serves the field")
 KNOWN_FAILURES: dict[tuple[str, str], str] = {
 }
 
@@ -99,41 +41,11 @@ def _operation_params() -> Iterator[Any]:
             yield pytest.param(case.name, name, id=f"{case.name}-{name}", marks=marks)
 
 
-class _Served:
-    """Serves one case at a time (tests run case by case); the previous case's servers stop first."""
-
-    def __init__(self) -> None:
-        self.case: str | None = None
-        self.urls: dict[str, str] = {}
-        self._stack = ExitStack()
-
-    def urls_for(self, case: Case) -> dict[str, str]:
-        if self.case != case.name:
-            self.close()
-            self.urls = self._stack.enter_context(serve_fixture(case.subgraphs))
-            self.case = case.name
-        return self.urls
-
-    def close(self) -> None:
-        self._stack.close()
-        self._stack = ExitStack()
-        self.case = None
-
-
 @pytest.fixture(scope="session")
-def served() -> Iterator[_Served]:
-    holder = _Served()
+def served() -> Iterator[Served]:
+    holder = Served()
     yield holder
     holder.close()
-
-
-def _ordered(value: Any) -> Any:
-    """The value with every object as its list of (key, value) pairs: compares response key order too."""
-    if isinstance(value, dict):
-        return [(k, _ordered(v)) for k, v in value.items()]
-    if isinstance(value, list):
-        return [_ordered(v) for v in value]
-    return value
 
 
 # the fixture subgraphs, asked directly ------------------------------------------------------------
@@ -146,7 +58,7 @@ def _subgraph_params() -> Iterator[Any]:
 
 @pytest.mark.parametrize(("case_name", "subgraph_name"), list(_subgraph_params()))
 async def test_fixture_subgraph_answers_service_and_entities(
-    case_name: str, subgraph_name: str, served: _Served
+    case_name: str, subgraph_name: str, served: Served
 ) -> None:
     case = CASES[case_name]
     subgraph = next(s for s in case.subgraphs if s.name == subgraph_name)
@@ -174,7 +86,7 @@ async def test_fixture_subgraph_answers_service_and_entities(
     case.reset()
 
 
-async def test_fixture_subgraph_failure_switches(served: _Served) -> None:
+async def test_fixture_subgraph_failure_switches(served: Served) -> None:
     case = CASES["errors"]
     subgraph = next(s for s in case.subgraphs if s.name == "inventory")
     url = served.urls_for(case)["inventory"]
@@ -197,7 +109,7 @@ async def test_fixture_subgraph_failure_switches(served: _Served) -> None:
 # the cases through our composer and router ---------------------------------------------------------
 
 @pytest.mark.parametrize(("case_name", "operation_name"), list(_operation_params()))
-async def test_operation_through_router(case_name: str, operation_name: str, served: _Served) -> None:
+async def test_operation_through_router(case_name: str, operation_name: str, served: Served) -> None:
     case = CASES[case_name]
     operation = case.operations[operation_name]
     if case.supergraph_sdl is None:
@@ -217,7 +129,7 @@ async def test_operation_through_router(case_name: str, operation_name: str, ser
     body = response.body
     errors = body.get("errors") or []
     assert body.get("data") == operation.expected_data, f"errors: {errors}"
-    assert _ordered(body.get("data")) == _ordered(operation.expected_data), "response keys out of order"
+    assert ordered(body.get("data")) == ordered(operation.expected_data), "response keys out of order"
     assert bool(errors) == operation.expect_errors, f"errors: {errors}"
     paths = [tuple(e["path"]) for e in errors if isinstance(e.get("path"), list)]
     for path in operation.error_paths:

@@ -301,8 +301,10 @@ class _PlanBuilder:
                 return all(graph in self._model(t.name).resolving_graphs(name, self.labels)
                            for t in self._runtime_types(graph, parent_type))
             return True
-        source = model.source(name, graph)
-        return source is not None and _provided_field(provided, name, parent_type.name) is not None
+        # Federation 1 supergraphs do not list the provided (external) field for the providing
+        # subgraph; knowing the type there is enough.
+        knows = model.source(name, graph) is not None or graph in model.defining_graphs()
+        return knows and _provided_field(provided, name, parent_type.name) is not None
 
     def _better_owner(
         self, node: FetchNode, parent_type: GraphQLCompositeType, model: TypeModel, field_node: FieldNode,
@@ -349,7 +351,8 @@ class _PlanBuilder:
                     return False
                 inner_provided = _provided_field(provided, name, parent_type.name)
                 resolvable = graph in model.resolving_graphs(name, self.labels) or (
-                    model.source(name, graph) is not None and inner_provided is not None)
+                    inner_provided is not None
+                    and (model.source(name, graph) is not None or graph in model.defining_graphs()))
                 if not resolvable:
                     return False
                 inner = get_named_type(field_def.type)

@@ -17,6 +17,7 @@ from graphql import (
     OperationDefinitionNode,
     execute,
     parse,
+    print_ast,
     validate,
 )
 from graphql.execution.values import get_variable_values
@@ -73,7 +74,9 @@ class Gateway:
         self.supergraph = supergraph
         self.planner = QueryPlanner(supergraph)
         self.executor = Executor(client)
+        # Bounded LRU caches: by the text as sent (no parsing on a hit), and by the normalised document.
         self._cache: OrderedDict[tuple[str, str | None, frozenset[str]], _Prepared] = OrderedDict()
+        self._normalised: OrderedDict[tuple[str, str | None, frozenset[str]], _Prepared] = OrderedDict()
         self._cache_size = plan_cache_size
         # Labels switched on by configuration; percent(N) labels are drawn per request.
         self.labels = labels
@@ -111,15 +114,18 @@ class Gateway:
             operation = select_operation(document, operation_name)
         except ValueError as exc:
             return error_response(str(exc), "OPERATION_RESOLUTION_FAILURE")
-        try:
-            plan = self.planner.plan(document, operation_name, labels)
-        except PlanningError as exc:
-            return error_response(f"the router could not plan this operation: {exc}", "QUERY_PLANNING_FAILED")
-        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        prepared = _Prepared(document, operation, fragments, plan)
-        self._cache[cache_key] = prepared
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        # The same operation written differently (spacing, comments) shares one plan.
+        normalised_key = (print_ast(document), operation_name, labels)
+        prepared = self._normalised.get(normalised_key)
+        if prepared is None:
+            try:
+                plan = self.planner.plan(document, operation_name, labels)
+            except PlanningError as exc:
+                return error_response(f"the router could not plan this operation: {exc}", "QUERY_PLANNING_FAILED")
+            fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+            prepared = _Prepared(document, operation, fragments, plan)
+            _remember(self._normalised, normalised_key, prepared, self._cache_size)
+        _remember(self._cache, cache_key, prepared, self._cache_size)
         return prepared
 
     async def run(self, request: GraphQLRequest, headers: Mapping[str, str]) -> GraphQLResponse:
@@ -154,6 +160,13 @@ class Gateway:
             body["errors"] = errors
         body["data"] = data
         return GraphQLResponse(body=body, operation_kind=plan.kind, fetches=result.fetches, plan=plan)
+
+
+def _remember(cache: OrderedDict[Any, _Prepared], key: Any, prepared: _Prepared, size: int) -> None:
+    cache[key] = prepared
+    cache.move_to_end(key)
+    if len(cache) > size:
+        cache.popitem(last=False)
 
 
 def _graphql_error(error: GraphQLError, code: str) -> JSON:

@@ -156,3 +156,10 @@ async def test_plans_are_cached_per_label_set() -> None:
     on = gateway.prepare("{ user { name } }", None, frozenset({"percent(50)"}))
     assert off is gateway.prepare("{ user { name } }", None, frozenset())
     assert off is not on
+
+
+def test_one_plan_for_one_operation_however_it_is_written() -> None:
+    gateway = Gateway(Supergraph(PROGRESSIVE), Scripted({}))
+    first = gateway.prepare("{ user { name } }", None)
+    second = gateway.prepare("# the same\n{\n  user {\n    name\n  }\n}", None)
+    assert not isinstance(first, type(None)) and first is second

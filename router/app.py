@@ -3,6 +3,8 @@
 ROUTER_SUPERGRAPH: the supergraph file (default schema.graphql). ROUTER_SUBGRAPH_URLS: overrides of the
 URLs in it, `name=url,name=url` (as deployments rarely run subgraphs where the composer assumed).
 ROUTER_DEV=0 turns off the development aids (GraphiQL, query plans in responses).
+ROUTER_FORWARD_HEADERS: client headers passed on to subgraphs besides the standard ones (request id,
+trace context, authorization, accept-language). ROUTER_SUBGRAPH_TIMEOUTS: `name=seconds,...`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from starlette.applications import Starlette
 from router.gateway import Gateway
 from router.server import create_router_app
 from router.supergraph import Supergraph, SupergraphError
-from router.transport import DeduplicatingClient, HttpSubgraphClient
+from router.transport import DeduplicatingClient, HttpSubgraphClient, forward_headers_from_env
 
 
 def parse_url_overrides(raw: str) -> dict[str, str]:
@@ -29,6 +31,17 @@ def parse_url_overrides(raw: str) -> dict[str, str]:
     return overrides
 
 
+def parse_timeouts(raw: str) -> dict[str, float]:
+    """ROUTER_SUBGRAPH_TIMEOUTS: `name=seconds,...`, a subgraph's own limit (the default is 30 s)."""
+    timeouts: dict[str, float] = {}
+    for name, url in parse_url_overrides(raw).items():
+        try:
+            timeouts[name] = float(url)
+        except ValueError as exc:
+            raise SupergraphError(f"ROUTER_SUBGRAPH_TIMEOUTS: {url!r} is not a number of seconds") from exc
+    return timeouts
+
+
 def app() -> Starlette:
     path = os.environ.get("ROUTER_SUPERGRAPH", "schema.graphql")
     with open(path, encoding="utf-8") as handle:
@@ -39,7 +52,10 @@ def app() -> Starlette:
     if unknown:
         raise SupergraphError(f"ROUTER_SUBGRAPH_URLS names subgraphs not in the supergraph: {sorted(unknown)}")
     urls.update(overrides)
-    client = DeduplicatingClient(HttpSubgraphClient(urls))
+    client = DeduplicatingClient(HttpSubgraphClient(
+        urls, forward_headers=forward_headers_from_env(os.environ.get("ROUTER_FORWARD_HEADERS")),
+        timeouts=parse_timeouts(os.environ.get("ROUTER_SUBGRAPH_TIMEOUTS", "")),
+    ))
     gateway = Gateway(supergraph, client)
     dev = os.environ.get("ROUTER_DEV", "1") != "0"
     inner = create_router_app(gateway, graphiql=dev, expose_plans=dev)

@@ -16,8 +16,14 @@ ASGIApp = Any
 FORWARDED_HEADERS = ("x-request-id", "traceparent", "tracestate", "authorization", "accept-language")
 
 
-def forwarded(headers: Mapping[str, str]) -> dict[str, str]:
-    return {name: headers[name] for name in FORWARDED_HEADERS if name in headers}
+def forward_headers_from_env(raw: str | None) -> tuple[str, ...]:
+    """ROUTER_FORWARD_HEADERS: extra client headers to pass to subgraphs, comma-separated."""
+    extra = tuple(h.strip().lower() for h in (raw or "").split(",") if h.strip())
+    return FORWARDED_HEADERS + tuple(h for h in extra if h not in FORWARDED_HEADERS)
+
+
+def forwarded(headers: Mapping[str, str], names: tuple[str, ...] = FORWARDED_HEADERS) -> dict[str, str]:
+    return {name: headers[name] for name in names if name in headers}
 
 
 class SubgraphHTTPError(Exception):
@@ -29,9 +35,10 @@ class HttpSubgraphClient:
 
     def __init__(
         self, urls: Mapping[str, str], *, timeout_seconds: float = 30.0, pool_size: int = 200,
-        timeouts: Mapping[str, float] | None = None,
+        timeouts: Mapping[str, float] | None = None, forward_headers: tuple[str, ...] = FORWARDED_HEADERS,
     ) -> None:
         self.urls = dict(urls)
+        self.forward_headers = forward_headers
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         # A slow subgraph must not hold the whole response: each may have its own limit.
         self._timeouts = {g: aiohttp.ClientTimeout(total=t) for g, t in (timeouts or {}).items()}
@@ -49,7 +56,8 @@ class HttpSubgraphClient:
 
     async def fetch(self, graph: str, body: JSON, headers: Mapping[str, str]) -> JSON:
         url = self.urls[graph]
-        request_headers = {"content-type": "application/json", "accept": "application/json", **forwarded(headers)}
+        request_headers = {"content-type": "application/json", "accept": "application/json",
+                           **forwarded(headers, self.forward_headers)}
         timeout = self._timeouts.get(graph, self._timeout)
         async with self._client().post(url, data=orjson.dumps(body), headers=request_headers,
                                        timeout=timeout) as response:
@@ -69,9 +77,12 @@ class HttpSubgraphClient:
 class AsgiSubgraphClient:
     """Calls each subgraph's ASGI app directly, with the same request the HTTP client would send."""
 
-    def __init__(self, apps: Mapping[str, ASGIApp], path: str = "/graphql") -> None:
+    def __init__(
+        self, apps: Mapping[str, ASGIApp], path: str = "/graphql", forward_headers: tuple[str, ...] = FORWARDED_HEADERS
+    ) -> None:
         self.apps = dict(apps)
         self.path = path
+        self.forward_headers = forward_headers
 
     async def fetch(self, graph: str, body: JSON, headers: Mapping[str, str]) -> JSON:
         payload = orjson.dumps(body)
@@ -79,7 +90,7 @@ class AsgiSubgraphClient:
             (b"content-type", b"application/json"),
             (b"accept", b"application/json"),
             (b"content-length", str(len(payload)).encode()),
-            *[(k.encode(), v.encode()) for k, v in forwarded(headers).items()],
+            *[(k.encode(), v.encode()) for k, v in forwarded(headers, self.forward_headers).items()],
         ]
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
@@ -131,7 +142,8 @@ class DeduplicatingClient:
         query = body.get("query", "")
         if not isinstance(query, str) or query.lstrip().startswith("mutation"):
             return await self.inner.fetch(graph, body, headers)
-        key = orjson.dumps([graph, body, sorted(forwarded(headers).items())])
+        names = getattr(self.inner, "forward_headers", FORWARDED_HEADERS)
+        key = orjson.dumps([graph, body, sorted(forwarded(headers, names).items())])
         pending = self._in_flight.get(key)
         if pending is not None:
             self.shared += 1

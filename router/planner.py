@@ -444,7 +444,9 @@ class _PlanBuilder:
             if isinstance(selection, FieldNode) and selection.alias is None:
                 existing = target.fields.get(selection.name.value)
                 wanted = SubField(selection.name.value, None, tuple(selection.arguments or ()))
-                if existing is not None and existing.signature()[:2] != wanted.signature()[:2]:
+                # A field with arguments is aliased even without a conflict yet: the client may ask for
+                # it later in the walk with its own arguments, under the plain name.
+                if selection.arguments or (existing is not None and existing.signature()[:2] != wanted.signature()[:2]):
                     alias = f"_fed_{selection.name.value}_{next(self.ids)}"
                     selection = FieldNode(alias=NameNode(value=alias), name=selection.name,
                                           arguments=selection.arguments, directives=(),

@@ -9,6 +9,7 @@ gateways would compare different worlds); its order is proven in test_fixture_ca
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -88,6 +89,20 @@ async def pairs(served: Served) -> Any:
         await pair.close()
 
 
+def apollo_answered_nothing(theirs: dict[str, Any]) -> bool:
+    """`{"data": null}` without an error is never a correct GraphQL answer to a valid query: Apollo's
+    gateway gives it for some operations on @interfaceObject types (type conditions on the concrete
+    types beside interface-object fields); those are counted and reported, not held against us."""
+    return theirs.get("data") is None and "errors" not in theirs
+
+
+def apollo_bug_2996(case_name: str, text: str) -> bool:
+    """Apollo's gateway merges the client's `weight` with the @requires field `weight(unit: KILOGRAM)`:
+    it then computes costs from grams or fails validation (apollographql/federation#2996)."""
+    return case_name == "requires" and re.search(r"\bweight\b(?!\s*\()", text) is not None and (
+        "shippingCost" in text or "deliveryDays" in text)
+
+
 def agree(ours: dict[str, Any], theirs: dict[str, Any]) -> bool:
     return ordered(ours.get("data")) == ordered(theirs.get("data")) and ("errors" in ours) == ("errors" in theirs)
 
@@ -138,12 +153,16 @@ async def test_generated_operations_agree_with_apollo(case_name: str, pairs: Any
     pair: Pair = await pairs(case_name)
     pair.case.reset()
     disagreements = []
+    reference_failures = []
     texts = generated(pair.supergraph.api_schema, GENERATED_PER_CASE)
     for text in texts:
         ours, theirs = await pair.both(text)
-        if not agree(ours, theirs):
+        if agree(ours, theirs):
+            continue
+        if "errors" not in ours and (apollo_answered_nothing(theirs) or apollo_bug_2996(case_name, text)):
+            reference_failures.append(text)
+        else:
             disagreements.append({"operation": text, "ours": ours, "apollo": theirs})
-    print(f"{case_name}: {len(texts) - len(disagreements)} of {len(texts)} generated operations agree")
-    for item in disagreements:
-        print("DISAGREE", item)
+    print(f"{case_name}: {len(texts) - len(disagreements) - len(reference_failures)} of {len(texts)} generated "
+          f"operations agree; {len(reference_failures)} differ by Apollo's known faults")
     assert not disagreements, disagreements[:3]

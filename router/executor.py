@@ -240,6 +240,8 @@ def deep_merge(into: JSON, source: JSON) -> None:
 
 def _tag(error: Any, graph: str) -> JSON:
     tagged: JSON = dict(error) if isinstance(error, dict) else {"message": str(error)}
+    # Locations point into the operation the router sent the subgraph, not the client's.
+    tagged.pop("locations", None)
     extensions = dict(tagged.get("extensions") or {})
     extensions.setdefault("serviceName", graph)
     tagged["extensions"] = extensions

@@ -21,6 +21,7 @@ from graphql import (
     GraphQLSchema,
     InterfaceTypeDefinitionNode,
     ListValueNode,
+    NamedTypeNode,
     ObjectTypeDefinitionNode,
     ObjectValueNode,
     SchemaDefinitionNode,
@@ -286,7 +287,11 @@ class Supergraph:
                     model.fields[field_node.name.value] = sources
 
     def _build_api_schema(self) -> GraphQLSchema:
-        api_document = visit(self.document, _ApiSchemaVisitor(self.spec_names))
+        inaccessible = {
+            d.name.value for d in self.document.definitions
+            if isinstance(d, TypeDefinitionNode) and _inaccessible(d)
+        }
+        api_document = visit(self.document, _ApiSchemaVisitor(self.spec_names, inaccessible))
         try:
             return build_ast_schema(api_document, assume_valid_sdl=False)
         except (GraphQLError, TypeError) as exc:
@@ -322,8 +327,9 @@ def _str_or_none(value: object) -> str | None:
 class _ApiSchemaVisitor(Visitor):
     """Strips the composition machinery and everything @inaccessible."""
 
-    def __init__(self, spec_names: set[str]) -> None:
+    def __init__(self, spec_names: set[str], inaccessible_types: set[str]) -> None:
         super().__init__()
+        self.inaccessible_types = inaccessible_types
         self.names = set(MACHINERY_DIRECTIVES) | spec_names
         self.prefixes = MACHINERY_PREFIXES + tuple(f"{n}__" for n in spec_names)
 
@@ -337,6 +343,13 @@ class _ApiSchemaVisitor(Visitor):
         return REMOVE if self._machinery(node.name.value) else None
 
     def enter_schema_definition(self, node: SchemaDefinitionNode, *_args: object) -> object:
+        return None
+
+    def enter_named_type(self, node: NamedTypeNode, key: object, *_args: object) -> object:
+        # A union member or implemented interface that is @inaccessible goes with its type (a list
+        # position: field types cannot name an inaccessible type in a valid supergraph).
+        if isinstance(key, int) and node.name.value in self.inaccessible_types:
+            return REMOVE
         return None
 
     def _strip_type(self, node: object, *_args: object) -> object:

@@ -532,12 +532,6 @@ def test_request_errors_have_apollos_http_status(stack: Stack, apollo_gateway: s
 
 @pytest.mark.postgres
 @pytest.mark.redis
-@pytest.mark.xfail(
-    strict=True,
-    reason="a subgraph error's `locations`: our router passes on the subgraph's, which point into the subgraph "
-    "operation it sent (line 1, column 9 for `persons` in `query { persons(...) }`), not into the client's "
-    "document (column 3); Apollo's gateway drops them",
-)
 def test_subgraph_errors_carry_apollos_locations(stack: Stack, apollo_gateway: str) -> None:
     query, variables = OPERATIONS["subgraph_error"]
     ours, apollos = _both(stack, apollo_gateway, query, variables)

@@ -163,3 +163,22 @@ def test_one_plan_for_one_operation_however_it_is_written() -> None:
     first = gateway.prepare("{ user { name } }", None)
     second = gateway.prepare("# the same\n{\n  user {\n    name\n  }\n}", None)
     assert not isinstance(first, type(None)) and first is second
+
+
+def test_inaccessible_union_members_and_interfaces_leave_the_api_schema() -> None:
+    from router.compose import SubgraphSource, compose
+
+    link = ('extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", '
+            'import: ["@key", "@inaccessible", "@shareable"])\n')
+    sdl = compose([SubgraphSource("a", "http://a/graphql", link + """
+        type Query { hits: [Hit] node: Node }
+        union Hit = Page | Secret
+        interface Node { id: ID! }
+        interface Hidden @inaccessible { id: ID! }
+        type Page implements Node & Hidden { id: ID! }
+        type Secret @inaccessible { id: ID! }
+    """)])
+    printed = print_schema(Supergraph(sdl).api_schema)
+    assert "union Hit = Page\n" in printed
+    assert "type Page implements Node {" in printed
+    assert "Secret" not in printed and "Hidden" not in printed

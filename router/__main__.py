@@ -11,10 +11,10 @@ ROUTER_SUBGRAPH_URLS=name=url,...), so it serves any Federation v2 supergraph, n
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from graphql import GraphQLError, parse
@@ -49,18 +49,22 @@ def plan_command(args: argparse.Namespace) -> None:
 def serve_command(args: argparse.Namespace) -> None:
     import uvicorn
 
-    host, _, port = args.listen.rpartition(":")
-    if not host or not port.isdigit():
-        sys.exit(f"--listen takes HOST:PORT, not {args.listen!r}")
-    started = time.monotonic()
-    os.environ["ROUTER_SUPERGRAPH"] = args.supergraph
-    from router.app import app
+    from router.app import build
+    from router.config import ConfigError, load_config
 
+    started = time.monotonic()
     try:
-        application = app()
-    except (OSError, SupergraphError) as exc:
-        sys.exit(f"cannot serve {args.supergraph}: {exc}")
-    print(f"router: {args.supergraph} loaded in {time.monotonic() - started:.2f}s; "
+        config = load_config(args.config)
+        if args.supergraph:
+            config = replace(config, supergraph_path=args.supergraph)
+        listen = args.listen or config.server.listen
+        host, _, port = listen.rpartition(":")
+        if not host or not port.isdigit():
+            sys.exit(f"--listen takes HOST:PORT, not {listen!r}")
+        application = build(config)
+    except (ConfigError, SupergraphError) as exc:
+        sys.exit(f"cannot serve: {exc}")
+    print(f"router: {config.supergraph_path} loaded in {time.monotonic() - started:.2f}s; "
           f"serving http://{host}:{port}/graphql", file=sys.stderr, flush=True)
     uvicorn.run(application, host=host, port=int(port), log_level="warning", access_log=False)
 
@@ -92,8 +96,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     plan.add_argument("--operation", help="operation name, when the document has several")
     plan.add_argument("operation_file", help="a .graphql file, or - for standard input")
     serve = commands.add_parser("serve", help="serve a supergraph over HTTP")
-    serve.add_argument("--supergraph", default="schema.graphql")
-    serve.add_argument("--listen", default="127.0.0.1:4000")
+    serve.add_argument("--supergraph", help="default: the configuration's (schema.graphql)")
+    serve.add_argument("--listen", help="HOST:PORT; default: the configuration's (127.0.0.1:4000)")
+    serve.add_argument("--config", help="a router TOML file (default: ROUTER_CONFIG, or router.toml if present)")
     composer = commands.add_parser("compose", help="compose subgraph SDL files into a supergraph")
     composer.add_argument("--out")
     composer.add_argument("subgraphs", nargs="+", metavar="name=url=path.graphql")

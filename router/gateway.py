@@ -69,8 +69,9 @@ PERCENT_LABEL = re.compile(r"^percent\((\d+(?:\.\d+)?)\)$")
 class Gateway:
     def __init__(
         self, supergraph: Supergraph, client: SubgraphClient, *, plan_cache_size: int = 1000,
-        labels: frozenset[str] = frozenset(), random: Random | None = None,
+        labels: frozenset[str] = frozenset(), random: Random | None = None, introspection: bool = True,
     ) -> None:
+        self.introspection = introspection
         self.supergraph = supergraph
         self.planner = QueryPlanner(supergraph)
         self.executor = Executor(client)
@@ -143,6 +144,8 @@ class Gateway:
                 body={"errors": [_graphql_error(e, "BAD_USER_INPUT") for e in coerced]}, request_error=True
             )
         plan = prepared.plan
+        if plan.introspection and not self.introspection:
+            return error_response("introspection is disabled on this router", "INTROSPECTION_DISABLED")
         result = await self.executor.execute(plan, raw_variables, headers, coerced.coerced)
         if plan.introspection:
             local = execute(self.supergraph.api_schema, prepared.document, variable_values=raw_variables,

@@ -16,12 +16,6 @@ ASGIApp = Any
 FORWARDED_HEADERS = ("x-request-id", "traceparent", "tracestate", "authorization", "accept-language")
 
 
-def forward_headers_from_env(raw: str | None) -> tuple[str, ...]:
-    """ROUTER_FORWARD_HEADERS: extra client headers to pass to subgraphs, comma-separated."""
-    extra = tuple(h.strip().lower() for h in (raw or "").split(",") if h.strip())
-    return FORWARDED_HEADERS + tuple(h for h in extra if h not in FORWARDED_HEADERS)
-
-
 def forwarded(headers: Mapping[str, str], names: tuple[str, ...] = FORWARDED_HEADERS) -> dict[str, str]:
     return {name: headers[name] for name in names if name in headers}
 

@@ -1,0 +1,238 @@
+"""Router configuration: one TOML file (ROUTER_CONFIG, default router.toml when present) plus
+environment overrides, validated at start with errors that name the setting.
+
+    [server]     listen, dev, introspection, graphiql, expose_plans, mask_errors, cors_origins, max_batch
+    [supergraph] path
+    [subgraphs.<name>] url, timeout_seconds, max_concurrency
+    [headers]    forward
+    [limits]     max_depth, max_aliases, max_root_fields, max_tokens, max_directives, max_body_bytes, max_cost
+    [rate_limit] enabled, per_client, per_ip, redis_url
+    [breaker]    failure_threshold, cool_down_seconds
+
+Environment: ROUTER_<SECTION>_<KEY> (ROUTER_LIMITS_MAX_DEPTH=10, ROUTER_SERVER_DEV=false); the older
+single variables stay: ROUTER_SUPERGRAPH, ROUTER_SUBGRAPH_URLS, ROUTER_SUBGRAPH_TIMEOUTS,
+ROUTER_FORWARD_HEADERS, ROUTER_DEV.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the setting and what is wrong."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    listen: str = "127.0.0.1:4000"
+    dev: bool = True
+    introspection: bool | None = None  # default: on in dev
+    graphiql: bool | None = None
+    expose_plans: bool | None = None
+    mask_errors: bool | None = None  # default: on outside dev
+    cors_origins: tuple[str, ...] = ()
+    max_batch: int = 0  # batched (array) requests: 0 refuses them
+
+    def flag(self, name: str) -> bool:
+        value = getattr(self, name)
+        if value is not None:
+            return bool(value)
+        return not self.dev if name == "mask_errors" else self.dev
+
+
+@dataclass(frozen=True)
+class SubgraphConfig:
+    url: str | None = None
+    timeout_seconds: float | None = None
+    max_concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    max_depth: int | None = 15
+    max_aliases: int | None = 30
+    max_root_fields: int | None = 20
+    max_tokens: int | None = 15000
+    max_directives: int | None = 50
+    max_body_bytes: int | None = 2_000_000
+    max_cost: int | None = None
+
+
+@dataclass(frozen=True)
+class RateLimitConfig:
+    enabled: bool = False
+    per_client: str | None = None  # "600/60s": requests per window for one client id
+    per_ip: str | None = None
+    redis_url: str | None = None  # shared across router replicas; memory when unset
+
+
+@dataclass(frozen=True)
+class BreakerConfig:
+    failure_threshold: int = 5
+    cool_down_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
+class RouterConfig:
+    server: ServerConfig = ServerConfig()
+    supergraph_path: str = "schema.graphql"
+    subgraphs: Mapping[str, SubgraphConfig] = field(default_factory=dict)
+    forward_headers: tuple[str, ...] = ()
+    limits: LimitsConfig = LimitsConfig()
+    rate_limit: RateLimitConfig = RateLimitConfig()
+    breaker: BreakerConfig = BreakerConfig()
+
+
+SECTIONS: dict[str, type] = {
+    "server": ServerConfig, "limits": LimitsConfig, "rate_limit": RateLimitConfig, "breaker": BreakerConfig,
+}
+
+
+def parse_rate(text: str, where: str) -> tuple[int, float]:
+    """'600/60s', '10/1s', '100/1m' -> (requests, seconds)."""
+    count, sep, window = text.partition("/")
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    try:
+        if not sep or window[-1] not in units:
+            raise ValueError
+        requests, seconds = int(count), float(window[:-1] or 1) * units[window[-1]]
+    except (ValueError, IndexError) as exc:
+        raise ConfigError(f"{where}: {text!r} is not a rate like '600/60s'") from exc
+    if requests <= 0 or seconds <= 0:
+        raise ConfigError(f"{where}: {text!r} must allow at least one request in a positive window")
+    return requests, seconds
+
+
+def _coerce(value: Any, annotation: str, where: str) -> Any:
+    if value is None:
+        return None
+    base = annotation.replace(" | None", "")
+    try:
+        if base == "bool":
+            if isinstance(value, str):
+                lowered = value.strip().lower()
+                if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ValueError
+                return lowered in ("1", "true", "yes", "on")
+            if not isinstance(value, bool):
+                raise ValueError
+            return value
+        if base == "int":
+            if isinstance(value, bool):
+                raise ValueError
+            number = int(value)
+            if number < 0:
+                raise ConfigError(f"{where}: must not be negative, got {value!r}")
+            return number
+        if base == "float":
+            number_f = float(value)
+            if number_f < 0:
+                raise ConfigError(f"{where}: must not be negative, got {value!r}")
+            return number_f
+        if base == "str":
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+        if base == "tuple[str, ...]":
+            items = [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
+            if not all(isinstance(v, str) for v in items):
+                raise ValueError
+            return tuple(v for v in items if v)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: expected {base}, got {value!r}") from exc
+    raise ConfigError(f"{where}: unsupported setting type {annotation}")
+
+
+def _section(cls: type, raw: Mapping[str, Any], where: str, base: Any = None) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"[{where}] has unknown settings: {', '.join(unknown)} (known: {', '.join(known)})")
+    values = {name: _coerce(value, str(known[name].type), f"{where}.{name}") for name, value in raw.items()}
+    return replace(base if base is not None else cls(), **values)
+
+
+def load_config(path: str | None = None, environ: Mapping[str, str] | None = None) -> RouterConfig:
+    environ = os.environ if environ is None else environ
+    path = path or environ.get("ROUTER_CONFIG")
+    raw: dict[str, Any] = {}
+    if path is not None or Path("router.toml").exists():
+        file = Path(path or "router.toml")
+        try:
+            raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read the router configuration {file}: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file} is not valid TOML: {exc}") from exc
+    unknown = sorted(set(raw) - {*SECTIONS, "supergraph", "subgraphs", "headers"})
+    if unknown:
+        raise ConfigError(f"unknown configuration sections: {', '.join(unknown)}")
+    sections = {name: _section(cls, raw.get(name, {}), name) for name, cls in SECTIONS.items()}
+    supergraph = raw.get("supergraph", {})
+    if set(supergraph) - {"path"}:
+        raise ConfigError(f"[supergraph] has unknown settings: {', '.join(sorted(set(supergraph) - {'path'}))}")
+    subgraphs = {
+        name: _section(SubgraphConfig, settings, f"subgraphs.{name}")
+        for name, settings in raw.get("subgraphs", {}).items()
+    }
+    headers = raw.get("headers", {})
+    if set(headers) - {"forward"}:
+        raise ConfigError(f"[headers] has unknown settings: {', '.join(sorted(set(headers) - {'forward'}))}")
+    config = RouterConfig(
+        server=sections["server"], supergraph_path=str(supergraph.get("path", "schema.graphql")),
+        subgraphs=subgraphs,
+        forward_headers=_coerce(headers.get("forward", ()), "tuple[str, ...]", "headers.forward"),
+        limits=sections["limits"], rate_limit=sections["rate_limit"], breaker=sections["breaker"],
+    )
+    return _apply_environment(config, environ)
+
+
+def _apply_environment(config: RouterConfig, environ: Mapping[str, str]) -> RouterConfig:
+    for section, cls in SECTIONS.items():
+        prefix = f"ROUTER_{section.upper()}_"
+        overrides = {key[len(prefix):].lower(): value for key, value in environ.items() if key.startswith(prefix)}
+        if overrides:
+            current = getattr(config, section)
+            config = replace(config, **{section: _section(cls, overrides, f"{section} (environment)", current)})
+    if "ROUTER_DEV" in environ:
+        dev = _coerce(environ["ROUTER_DEV"], "bool", "ROUTER_DEV")
+        config = replace(config, server=replace(config.server, dev=dev))
+    if "ROUTER_SUPERGRAPH" in environ:
+        config = replace(config, supergraph_path=environ["ROUTER_SUPERGRAPH"])
+    subgraphs = dict(config.subgraphs)
+    for name, url in _pairs(environ.get("ROUTER_SUBGRAPH_URLS", ""), "ROUTER_SUBGRAPH_URLS").items():
+        subgraphs[name] = replace(subgraphs.get(name, SubgraphConfig()), url=url)
+    for name, seconds in _pairs(environ.get("ROUTER_SUBGRAPH_TIMEOUTS", ""), "ROUTER_SUBGRAPH_TIMEOUTS").items():
+        subgraphs[name] = replace(subgraphs.get(name, SubgraphConfig()),
+                                  timeout_seconds=_coerce(seconds, "float", f"ROUTER_SUBGRAPH_TIMEOUTS {name}"))
+    config = replace(config, subgraphs=subgraphs)
+    if "ROUTER_FORWARD_HEADERS" in environ:
+        config = replace(config, forward_headers=_coerce(environ["ROUTER_FORWARD_HEADERS"], "tuple[str, ...]",
+                                                         "ROUTER_FORWARD_HEADERS"))
+    for setting in ("per_client", "per_ip"):
+        rate = getattr(config.rate_limit, setting)
+        if rate is not None:
+            parse_rate(rate, f"rate_limit.{setting}")
+    return config
+
+
+def _pairs(raw: str, where: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ConfigError(f"{where}: {item!r} is not name=value")
+        pairs[name.strip()] = value.strip()
+    return pairs
+
+
+def check_against_supergraph(config: RouterConfig, graph_names: set[str]) -> None:
+    unknown = sorted(set(config.subgraphs) - graph_names)
+    if unknown:
+        raise ConfigError(f"[subgraphs] names subgraphs the supergraph does not have: {', '.join(unknown)}")

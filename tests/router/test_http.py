@@ -1,0 +1,141 @@
+"""GraphQL over HTTP as configured: GET and POST, status codes per media type, batching, body size,
+introspection and error masking in production, CORS."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from router.config import ConfigError, LimitsConfig, ServerConfig, load_config
+from router.gateway import Gateway
+from router.server import create_router_app
+from router.supergraph import Supergraph
+
+SUPERGRAPH = Supergraph((Path(__file__).resolve().parents[2] / "schema.graphql").read_text(encoding="utf-8"))
+
+
+class Subgraphs:
+    """Answers like the population subgraph, or fails like a broken one."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.calls = 0
+
+    async def fetch(self, graph: str, body: dict[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
+        self.calls += 1
+        if self.fail:
+            raise ConnectionError("connect to 10.1.2.3:4102 refused")
+        return {"data": {"region": {"name": "江苏省"}}}
+
+
+def client_for(server: ServerConfig, limits: LimitsConfig | None = None, fail: bool = False) -> httpx.AsyncClient:
+    gateway = Gateway(SUPERGRAPH, Subgraphs(fail), introspection=server.flag("introspection"))
+    app = create_router_app(gateway, server, limits)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router")
+
+
+QUERY = '{ region(code: "320000") { name } }'
+
+
+async def test_post_and_get_answer_and_statuses_follow_the_media_type() -> None:
+    async with client_for(ServerConfig()) as client:
+        assert (await client.post("/graphql", json={"query": QUERY})).json() == {"data": {"region": {"name": "江苏省"}}}
+        assert (await client.get("/graphql", params={"query": QUERY})).json()["data"]["region"]["name"] == "江苏省"
+        plain = await client.post("/graphql", json={"query": "{ nope }"})
+        assert plain.status_code == 200
+        strict = await client.post("/graphql", json={"query": "{ nope }"},
+                                   headers={"accept": "application/graphql-response+json"})
+        assert strict.status_code == 400
+        assert strict.headers["content-type"].startswith("application/graphql-response+json")
+        text = await client.post("/graphql", content=b"query", headers={"content-type": "text/plain"})
+        assert text.status_code == 415
+
+
+async def test_batches_only_when_enabled_and_within_the_limit() -> None:
+    async with client_for(ServerConfig()) as client:
+        refused = (await client.post("/graphql", json=[{"query": QUERY}])).json()
+        assert refused["errors"][0]["extensions"]["code"] == "BATCHING_NOT_ENABLED"
+    async with client_for(ServerConfig(max_batch=2)) as client:
+        answers = (await client.post("/graphql", json=[{"query": QUERY}, {"query": "{ nope }"}])).json()
+        assert answers[0] == {"data": {"region": {"name": "江苏省"}}}
+        assert answers[1]["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        too_many = (await client.post("/graphql", json=[{"query": QUERY}] * 3)).json()
+        assert too_many["errors"][0]["extensions"]["code"] == "BATCHING_NOT_ENABLED"
+
+
+async def test_a_body_over_the_limit_is_refused_before_it_is_parsed() -> None:
+    async with client_for(ServerConfig(), LimitsConfig(max_body_bytes=100)) as client:
+        response = await client.post("/graphql", json={"query": QUERY + " " * 200})
+        assert response.status_code == 413
+        assert response.json()["errors"][0]["extensions"]["code"] == "BODY_TOO_LARGE"
+
+
+async def test_production_turns_off_introspection_graphiql_and_masks_internal_errors() -> None:
+    async with client_for(ServerConfig(dev=False), fail=True) as client:
+        introspection = (await client.post("/graphql", json={"query": "{ __schema { queryType { name } } }"})).json()
+        assert introspection["errors"][0]["extensions"]["code"] == "INTROSPECTION_DISABLED"
+        page = await client.get("/graphql", headers={"accept": "text/html"})
+        assert "graphiql" not in page.text.lower()
+        failed = await client.post("/graphql", json={"query": QUERY}, headers={"x-request-id": "req-42"})
+        error = failed.json()["errors"][0]
+        assert error["message"] == "Internal server error (request req-42)"
+        assert "10.1.2.3" not in failed.text
+        validation = (await client.post("/graphql", json={"query": "{ nope }"})).json()
+        assert "nope" in validation["errors"][0]["message"]  # validation errors stay as they are
+    async with client_for(ServerConfig(dev=True), fail=True) as client:
+        failed = (await client.post("/graphql", json={"query": QUERY})).json()
+        assert "10.1.2.3" in failed["errors"][0]["message"]
+
+
+async def test_cors_allows_only_the_configured_origins() -> None:
+    async with client_for(ServerConfig(cors_origins=("https://portal.jshealth.example",))) as client:
+        allowed = await client.options("/graphql", headers={
+            "origin": "https://portal.jshealth.example", "access-control-request-method": "POST"})
+        assert allowed.headers["access-control-allow-origin"] == "https://portal.jshealth.example"
+        other = await client.options("/graphql", headers={
+            "origin": "https://evil.example", "access-control-request-method": "POST"})
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_configuration_file_and_environment(tmp_path: Path) -> None:
+    file = tmp_path / "router.toml"
+    file.write_text("""
+[server]
+dev = false
+cors_origins = ["https://a.example"]
+max_batch = 5
+[limits]
+max_depth = 8
+[subgraphs.population]
+url = "http://population:4102/graphql"
+timeout_seconds = 2.5
+[rate_limit]
+per_client = "600/60s"
+""", encoding="utf-8")
+    config = load_config(str(file), {"ROUTER_LIMITS_MAX_DEPTH": "6", "ROUTER_SERVER_MASK_ERRORS": "false"})
+    assert config.server.dev is False and config.server.max_batch == 5
+    assert config.limits.max_depth == 6  # the environment wins
+    assert config.server.flag("mask_errors") is False and config.server.flag("introspection") is False
+    assert config.subgraphs["population"].timeout_seconds == 2.5
+
+
+@pytest.mark.parametrize(("text", "environ", "message"), [
+    ("[server]\nlisten = 4000", {}, "server.listen: expected str"),
+    ("[limits]\nmax_depht = 3", {}, "unknown settings: max_depht"),
+    ("[limits]\nmax_depth = -1", {}, "must not be negative"),
+    ("[rate_limit]\nper_client = 'lots'", {}, "not a rate like"),
+    ("[nonsense]\na = 1", {}, "unknown configuration sections: nonsense"),
+    ("", {"ROUTER_SERVER_DEV": "maybe"}, "expected bool"),
+    ("[server", {}, "not valid TOML"),
+])
+def test_bad_configuration_is_refused_with_the_setting_named(
+    tmp_path: Path, text: str, environ: dict[str, str], message: str
+) -> None:
+    file = tmp_path / "router.toml"
+    file.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_config(str(file), environ)

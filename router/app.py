@@ -8,14 +8,41 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 
-from router.config import ConfigError, RouterConfig, check_against_supergraph, load_config
+from router.config import ConfigError, RouterConfig, check_against_supergraph, load_config, parse_rate
 from router.gateway import Gateway
+from router.ratelimit import MemoryRateLimiter, RateLimitMiddleware, RedisRateLimiter
+from router.resilience import BreakerSettings, ProtectedClient
 from router.server import create_router_app
 from router.supergraph import Supergraph, SupergraphError
 from router.transport import FORWARDED_HEADERS, DeduplicatingClient, HttpSubgraphClient
+
+
+def protect(inner: Any, config: RouterConfig) -> ProtectedClient:
+    """Bounded concurrency and a circuit breaker per subgraph, as configured."""
+    concurrency: dict[str, int] = {"*": config.breaker.max_concurrency}
+    for name, settings in config.subgraphs.items():
+        if settings.max_concurrency is not None:
+            concurrency[name] = settings.max_concurrency
+    return ProtectedClient(
+        inner, max_concurrency=concurrency, queue_timeout_seconds=config.breaker.queue_timeout_seconds,
+        breaker=BreakerSettings(failure_threshold=config.breaker.failure_threshold,
+                                cool_down_seconds=config.breaker.cool_down_seconds,
+                                half_open_probes=config.breaker.half_open_probes),
+    )
+
+
+def rate_limiter(config: RouterConfig) -> MemoryRateLimiter | RedisRateLimiter | None:
+    """In memory for one router; in Redis when replicas must share one budget."""
+    settings = config.rate_limit
+    if not settings.per_client and not settings.per_ip:
+        return None
+    if settings.redis_url:
+        return RedisRateLimiter(settings.redis_url, settings.prefix)
+    return MemoryRateLimiter()
 
 
 def build(config: RouterConfig) -> Starlette:
@@ -33,9 +60,13 @@ def build(config: RouterConfig) -> Starlette:
         if settings.timeout_seconds is not None:
             timeouts[name] = settings.timeout_seconds
     forward = FORWARDED_HEADERS + tuple(h.lower() for h in config.forward_headers if h.lower() not in FORWARDED_HEADERS)
-    client = DeduplicatingClient(HttpSubgraphClient(urls, forward_headers=forward, timeouts=timeouts))
+    protected = protect(HttpSubgraphClient(urls, forward_headers=forward, timeouts=timeouts), config)
+    # Deduplication outside the protection: requests sharing one fetch take one concurrency slot.
+    client = DeduplicatingClient(protected)
     gateway = Gateway(supergraph, client, introspection=config.server.flag("introspection"))
-    inner = create_router_app(gateway, config.server, config.limits)
+    inner = create_router_app(gateway, config.server, config.limits,
+                              health_details=lambda: {"circuits": protected.breaker_states()})
+    limiter = rate_limiter(config)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -43,9 +74,18 @@ def build(config: RouterConfig) -> Starlette:
             yield
         finally:
             await client.close()
+            if limiter is not None:
+                await limiter.close()
 
     outer = Starlette(lifespan=lifespan)
     outer.mount("/", inner)
+    if limiter is not None:
+        outer.add_middleware(
+            RateLimitMiddleware, limiter=limiter, trusted_proxy_hops=config.rate_limit.trusted_proxy_hops,
+            per_client=parse_rate(config.rate_limit.per_client, "rate_limit.per_client")
+            if config.rate_limit.per_client else None,
+            per_ip=parse_rate(config.rate_limit.per_ip, "rate_limit.per_ip") if config.rate_limit.per_ip else None,
+        )
     outer.state.gateway = gateway
     outer.state.config = config
     return outer

@@ -6,8 +6,8 @@ environment overrides, validated at start with errors that name the setting.
     [subgraphs.<name>] url, timeout_seconds, max_concurrency
     [headers]    forward
     [limits]     max_depth, max_aliases, max_root_fields, max_tokens, max_directives, max_body_bytes, max_cost
-    [rate_limit] enabled, per_client, per_ip, redis_url
-    [breaker]    failure_threshold, cool_down_seconds
+    [rate_limit] per_client, per_ip, redis_url, prefix, trusted_proxy_hops
+    [breaker]    failure_threshold, cool_down_seconds, half_open_probes, max_concurrency, queue_timeout_seconds
 
 Environment: ROUTER_<SECTION>_<KEY> (ROUTER_LIMITS_MAX_DEPTH=10, ROUTER_SERVER_DEV=false); the older
 single variables stay: ROUTER_SUPERGRAPH, ROUTER_SUBGRAPH_URLS, ROUTER_SUBGRAPH_TIMEOUTS,
@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+from router.ratelimit import RateLimit, parse_rate_limit
 
 
 class ConfigError(Exception):
@@ -66,16 +68,22 @@ class LimitsConfig:
 
 @dataclass(frozen=True)
 class RateLimitConfig:
-    enabled: bool = False
-    per_client: str | None = None  # "600/60s": requests per window for one client id
+    per_client: str | None = None  # "600/60s" (or "600/60s:50" with a burst): per client id; unset: none
     per_ip: str | None = None
-    redis_url: str | None = None  # shared across router replicas; memory when unset
+    redis_url: str | None = None  # one budget shared by every router replica; in memory when unset
+    prefix: str = "jshealth:ratelimit"
+    trusted_proxy_hops: int = 0  # proxies in front of the router that append X-Forwarded-For
 
 
 @dataclass(frozen=True)
 class BreakerConfig:
+    """Subgraph protection: the circuit breaker, and the wait for a concurrency slot."""
+
     failure_threshold: int = 5
     cool_down_seconds: float = 5.0
+    half_open_probes: int = 1
+    max_concurrency: int = 100  # per subgraph, unless [subgraphs.<name>] says otherwise
+    queue_timeout_seconds: float | None = 1.0
 
 
 @dataclass(frozen=True)
@@ -94,19 +102,12 @@ SECTIONS: dict[str, type] = {
 }
 
 
-def parse_rate(text: str, where: str) -> tuple[int, float]:
-    """'600/60s', '10/1s', '100/1m' -> (requests, seconds)."""
-    count, sep, window = text.partition("/")
-    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+def parse_rate(text: str, where: str) -> RateLimit:
+    """'600/60s', '100/1m', '1000/h:50' -> a RateLimit, or a ConfigError naming the setting."""
     try:
-        if not sep or window[-1] not in units:
-            raise ValueError
-        requests, seconds = int(count), float(window[:-1] or 1) * units[window[-1]]
-    except (ValueError, IndexError) as exc:
-        raise ConfigError(f"{where}: {text!r} is not a rate like '600/60s'") from exc
-    if requests <= 0 or seconds <= 0:
-        raise ConfigError(f"{where}: {text!r} must allow at least one request in a positive window")
-    return requests, seconds
+        return parse_rate_limit(text)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
 
 
 def _coerce(value: Any, annotation: str, where: str) -> Any:

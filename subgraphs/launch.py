@@ -35,7 +35,9 @@ from router.compose import SubgraphSource, compose
 from router.gateway import Gateway
 from router.server import create_router_app
 from router.supergraph import Supergraph
-from router.transport import AsgiSubgraphClient
+from router.app import protect
+from router.config import RouterConfig
+from router.transport import AsgiSubgraphClient, DeduplicatingClient
 from subgraphs.common.app import Runtime, SeedOptions, graphql_routes
 from subgraphs.common.bus import EventBus, InProcessBus
 from subgraphs.registry import SUBGRAPHS, subgraph_sdl
@@ -88,7 +90,8 @@ async def create_embedded_app(url: str | None = None, *, bus: EventBus | None = 
     runtimes = [Runtime(e.definition(), make_engine(e.name, url), bus) for e in SUBGRAPHS]
     subgraph_apps = {r.definition.name: Starlette(routes=graphql_routes(r)) for r in runtimes}
     supergraph = Supergraph(compose_supergraph())
-    client = AsgiSubgraphClient(subgraph_apps)
+    # The same protection as a router process: a crashing subgraph is cut off, not hammered.
+    client = DeduplicatingClient(protect(AsgiSubgraphClient(subgraph_apps), RouterConfig()))
     gateway = Gateway(supergraph, client)
     router = create_router_app(gateway)
 

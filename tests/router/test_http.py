@@ -127,7 +127,7 @@ per_client = "600/60s"
     ("[server]\nlisten = 4000", {}, "server.listen: expected str"),
     ("[limits]\nmax_depht = 3", {}, "unknown settings: max_depht"),
     ("[limits]\nmax_depth = -1", {}, "must not be negative"),
-    ("[rate_limit]\nper_client = 'lots'", {}, "not a rate like"),
+    ("[rate_limit]\nper_client = 'lots'", {}, "rate_limit.per_client: rate limit"),
     ("[nonsense]\na = 1", {}, "unknown configuration sections: nonsense"),
     ("", {"ROUTER_SERVER_DEV": "maybe"}, "expected bool"),
     ("[server", {}, "not valid TOML"),
@@ -139,3 +139,25 @@ def test_bad_configuration_is_refused_with_the_setting_named(
     file.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_config(str(file), environ)
+
+
+async def test_the_router_process_limits_requests_per_ip_and_reports_circuits(tmp_path: Path) -> None:
+    from router.app import build
+
+    file = tmp_path / "router.toml"
+    file.write_text("""
+[rate_limit]
+per_ip = "2/60s"
+[subgraphs.population]
+url = "http://127.0.0.1:9/graphql"
+""", encoding="utf-8")
+    app = build(load_config(str(file), {}))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://router") as client:
+        statuses = [(await client.post("/graphql", json={"query": QUERY})).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        refused = await client.post("/graphql", json={"query": QUERY})
+        assert int(refused.headers["retry-after"]) >= 1
+        assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        health = (await client.get("/health")).json()
+        assert health["circuits"]["population"] == "closed"

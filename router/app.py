@@ -63,7 +63,8 @@ def build(config: RouterConfig) -> Starlette:
     protected = protect(HttpSubgraphClient(urls, forward_headers=forward, timeouts=timeouts), config)
     # Deduplication outside the protection: requests sharing one fetch take one concurrency slot.
     client = DeduplicatingClient(protected)
-    gateway = Gateway(supergraph, client, introspection=config.server.flag("introspection"))
+    gateway = Gateway(supergraph, client, introspection=config.server.flag("introspection"),
+                      limits=config.limits.operation_limits(), max_cost=config.limits.max_cost)
     inner = create_router_app(gateway, config.server, config.limits,
                               health_details=lambda: {"circuits": protected.breaker_states()})
     limiter = rate_limiter(config)

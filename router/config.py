@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from router.limits import OperationLimits
 from router.ratelimit import RateLimit, parse_rate_limit
 
 
@@ -57,13 +58,20 @@ class SubgraphConfig:
 
 @dataclass(frozen=True)
 class LimitsConfig:
-    max_depth: int | None = 15
+    # GraphiQL's introspection query alone is 15 deep.
+    max_depth: int | None = 20
     max_aliases: int | None = 30
     max_root_fields: int | None = 20
     max_tokens: int | None = 15000
     max_directives: int | None = 50
     max_body_bytes: int | None = 2_000_000
     max_cost: int | None = None
+
+
+    def operation_limits(self) -> OperationLimits:
+        return OperationLimits(max_depth=self.max_depth, max_aliases=self.max_aliases,
+                               max_root_fields=self.max_root_fields, max_tokens=self.max_tokens,
+                               max_directives=self.max_directives, max_body_bytes=self.max_body_bytes)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from router.cost import CostEstimationError, CostModel, check_cost, estimate
 from router.executor import Executor, SubgraphClient
+from router.limits import OperationLimits, check_shape, measure, tokens_exceed
 from router.plan import PlanningError, QueryPlan
 from router.planner import QueryPlanner, select_operation
 from router.response import ResponseShaper
@@ -70,8 +72,15 @@ class Gateway:
     def __init__(
         self, supergraph: Supergraph, client: SubgraphClient, *, plan_cache_size: int = 1000,
         labels: frozenset[str] = frozenset(), random: Random | None = None, introspection: bool = True,
+        limits: OperationLimits | None = None, max_cost: int | None = None,
     ) -> None:
         self.introspection = introspection
+        # Checked before any subgraph is called: the text's size before parsing, the operation's shape
+        # before validation (linear, and it shields validation from alias and fragment bombs), its
+        # estimated cost once the variables are known.
+        self.limits = limits or OperationLimits()
+        self.max_cost = max_cost
+        self.cost_model = CostModel.from_supergraph(supergraph) if max_cost is not None else None
         self.supergraph = supergraph
         self.planner = QueryPlanner(supergraph)
         self.executor = Executor(client)
@@ -102,10 +111,19 @@ class Gateway:
         if cached is not None:
             self._cache.move_to_end(cache_key)
             return cached
+        too_long = tokens_exceed(query, self.limits)
+        if too_long is not None:
+            return GraphQLResponse(body={"errors": [too_long.formatted]}, request_error=True)
         try:
             document = parse(query)
         except GraphQLError as exc:
             return GraphQLResponse(body={"errors": [_graphql_error(exc, "GRAPHQL_PARSE_FAILED")]}, request_error=True)
+        try:
+            shape = measure(document, select_operation(document, operation_name))
+        except ValueError:
+            shape = None  # no such operation: validation and operation selection below say so
+        if shape is not None and (refused := check_shape(shape, self.limits)):
+            return GraphQLResponse(body={"errors": [e.formatted for e in refused]}, request_error=True)
         errors = validate(self.supergraph.api_schema, document)
         if errors:
             return GraphQLResponse(
@@ -143,6 +161,15 @@ class Gateway:
             return GraphQLResponse(
                 body={"errors": [_graphql_error(e, "BAD_USER_INPUT") for e in coerced]}, request_error=True
             )
+        if self.cost_model is not None:
+            try:
+                cost = estimate(self.cost_model, self.supergraph.api_schema, prepared.document, prepared.operation,
+                                coerced.coerced)
+            except CostEstimationError as exc:
+                return GraphQLResponse(body={"errors": [exc.formatted]}, request_error=True)
+            too_expensive = check_cost(cost, self.max_cost)
+            if too_expensive is not None:
+                return GraphQLResponse(body={"errors": [too_expensive.formatted]}, request_error=True)
         plan = prepared.plan
         if plan.introspection and not self.introspection:
             return error_response("introspection is disabled on this router", "INTROSPECTION_DISABLED")

@@ -161,3 +161,26 @@ url = "http://127.0.0.1:9/graphql"
         assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
         health = (await client.get("/health")).json()
         assert health["circuits"]["population"] == "closed"
+
+
+async def test_limits_refuse_abusive_operations_before_any_subgraph_is_called() -> None:
+    from router.limits import OperationLimits
+
+    subgraphs = Subgraphs()
+    gateway = Gateway(SUPERGRAPH, subgraphs, limits=OperationLimits(max_depth=5, max_aliases=2), max_cost=50)
+    app = create_router_app(gateway, ServerConfig())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router") as client:
+        deep = (await client.post("/graphql", json={
+            "query": '{ region(code: "320000") { parent { parent { parent { parent { name } } } } } }'})).json()
+        assert deep["errors"][0]["extensions"] == {"code": "MAX_DEPTH_EXCEEDED", "measured": 6, "limit": 5}
+        aliases = (await client.post("/graphql", json={
+            "query": '{ a: region(code: "1") { name } b: region(code: "2") { name } c: region(code: "3") { name } }'
+        })).json()
+        assert aliases["errors"][0]["extensions"]["code"] == "MAX_ALIASES_EXCEEDED"
+        costly = (await client.post("/graphql", json={
+            "query": "query($n: Int!) { organizations(first: $n) { nodes { children { children { name } } } } }",
+            "variables": {"n": 5}})).json()
+        assert costly["errors"][0]["extensions"]["code"] == "COST_ESTIMATED_TOO_EXPENSIVE"
+        assert subgraphs.calls == 0
+        fine = (await client.post("/graphql", json={"query": QUERY})).json()
+        assert fine == {"data": {"region": {"name": "江苏省"}}} and subgraphs.calls == 1

@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from router.config import ConfigError, RouterConfig, check_against_supergraph, load_config, parse_rate
 from router.gateway import Gateway
 from router.ratelimit import MemoryRateLimiter, RateLimitMiddleware, RedisRateLimiter
+from router.reload import GatewayHolder, SupergraphWatcher
 from router.resilience import BreakerSettings, ProtectedClient
 from router.server import create_router_app
 from router.supergraph import Supergraph, SupergraphError
@@ -60,20 +61,33 @@ def build(config: RouterConfig) -> Starlette:
         if settings.timeout_seconds is not None:
             timeouts[name] = settings.timeout_seconds
     forward = FORWARDED_HEADERS + tuple(h.lower() for h in config.forward_headers if h.lower() not in FORWARDED_HEADERS)
-    protected = protect(HttpSubgraphClient(urls, forward_headers=forward, timeouts=timeouts), config)
+    http = HttpSubgraphClient(urls, forward_headers=forward, timeouts=timeouts)
+    protected = protect(http, config)
     # Deduplication outside the protection: requests sharing one fetch take one concurrency slot.
     client = DeduplicatingClient(protected)
-    gateway = Gateway(supergraph, client, introspection=config.server.flag("introspection"),
-                      limits=config.limits.operation_limits(), max_cost=config.limits.max_cost)
-    inner = create_router_app(gateway, config.server, config.limits,
-                              health_details=lambda: {"circuits": protected.breaker_states()})
+    def make_gateway(loaded: Supergraph) -> Gateway:
+        check_against_supergraph(config, set(loaded.graph_by_name))
+        for graph in loaded.graphs.values():
+            configured = config.subgraphs.get(graph.name)
+            http.urls[graph.name] = configured.url if configured and configured.url else graph.url
+        return Gateway(loaded, client, introspection=config.server.flag("introspection"),
+                       limits=config.limits.operation_limits(), max_cost=config.limits.max_cost)
+
+    holder = GatewayHolder(make_gateway(supergraph))
+    watcher = SupergraphWatcher(config.supergraph_path, holder, make_gateway)
+    inner = create_router_app(holder, config.server, config.limits,  # type: ignore[arg-type]
+                              health_details=lambda: {"circuits": protected.breaker_states(),
+                                                      "supergraph": {"generation": holder.generation,
+                                                                     "reload_error": watcher.last_error}})
     limiter = rate_limiter(config)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        watcher.start()
         try:
             yield
         finally:
+            await watcher.stop()
             await client.close()
             if limiter is not None:
                 await limiter.close()
@@ -87,7 +101,8 @@ def build(config: RouterConfig) -> Starlette:
             if config.rate_limit.per_client else None,
             per_ip=parse_rate(config.rate_limit.per_ip, "rate_limit.per_ip") if config.rate_limit.per_ip else None,
         )
-    outer.state.gateway = gateway
+    outer.state.gateway = holder
+    outer.state.watcher = watcher
     outer.state.config = config
     return outer
 

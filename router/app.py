@@ -11,13 +11,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
+from router.auth import AuthenticationError, JwtSettings, JwtVerifier, bearer_token
 from router.config import ConfigError, RouterConfig, check_against_supergraph, load_config, parse_rate
 from router.gateway import Gateway
 from router.ratelimit import MemoryRateLimiter, RateLimitMiddleware, RedisRateLimiter
 from router.reload import GatewayHolder, SupergraphWatcher
 from router.resilience import BreakerSettings, ProtectedClient
-from router.server import create_router_app
+from router.server import Guard, create_router_app
 from router.supergraph import Supergraph, SupergraphError
 from router.transport import FORWARDED_HEADERS, DeduplicatingClient, HttpSubgraphClient
 
@@ -44,6 +47,29 @@ def rate_limiter(config: RouterConfig) -> MemoryRateLimiter | RedisRateLimiter |
     if settings.redis_url:
         return RedisRateLimiter(settings.redis_url, settings.prefix)
     return MemoryRateLimiter()
+
+
+def auth_guard(verifier: JwtVerifier, mode: str) -> Guard:
+    """Refuses a request whose bearer token does not verify (401, or 503 when the issuer's keys cannot
+    be had); without a token, refuses it only in `require` mode. The claims go on request.state."""
+
+    async def guard(request: Request) -> Response | None:
+        try:
+            token = bearer_token(request.headers)
+            if token is None:
+                if mode == "require":
+                    raise AuthenticationError("UNAUTHENTICATED", "a bearer token is required", reason="missing")
+                request.state.claims = None
+                return None
+            request.state.claims = await verifier.verify(token)
+            return None
+        except AuthenticationError as exc:
+            response = JSONResponse({"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},
+                                    status_code=exc.status)
+            response.headers["www-authenticate"] = exc.www_authenticate
+            return response
+
+    return guard
 
 
 def build(config: RouterConfig) -> Starlette:
@@ -75,7 +101,18 @@ def build(config: RouterConfig) -> Starlette:
 
     holder = GatewayHolder(make_gateway(supergraph))
     watcher = SupergraphWatcher(config.supergraph_path, holder, make_gateway)
-    inner = create_router_app(holder, config.server, config.limits,  # type: ignore[arg-type]
+    verifier: JwtVerifier | None = None
+    guards: tuple[Guard, ...] = ()
+    if config.auth.mode != "off":
+        try:
+            verifier = JwtVerifier(JwtSettings(
+                issuer=str(config.auth.issuer), audience=config.auth.audience, jwks_url=config.auth.jwks_url,
+                algorithms=config.auth.algorithms, leeway_seconds=config.auth.leeway_seconds,
+                scope_claim=config.auth.scope_claim))
+        except ValueError as exc:
+            raise ConfigError(f"auth: {exc}") from exc
+        guards = (auth_guard(verifier, config.auth.mode),)
+    inner = create_router_app(holder, config.server, config.limits, guards=guards,  # type: ignore[arg-type]
                               health_details=lambda: {"circuits": protected.breaker_states(),
                                                       "supergraph": {"generation": holder.generation,
                                                                      "reload_error": watcher.last_error}})
@@ -89,6 +126,8 @@ def build(config: RouterConfig) -> Starlette:
         finally:
             await watcher.stop()
             await client.close()
+            if verifier is not None:
+                await verifier.close()
             if limiter is not None:
                 await limiter.close()
 

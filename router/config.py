@@ -8,6 +8,7 @@ environment overrides, validated at start with errors that name the setting.
     [limits]     max_depth, max_aliases, max_root_fields, max_tokens, max_directives, max_body_bytes, max_cost
     [rate_limit] per_client, per_ip, redis_url, prefix, trusted_proxy_hops
     [breaker]    failure_threshold, cool_down_seconds, half_open_probes, max_concurrency, queue_timeout_seconds
+    [auth]       mode (off | optional | require), issuer, audience, jwks_url, algorithms, leeway_seconds, scope_claim
 
 Environment: ROUTER_<SECTION>_<KEY> (ROUTER_LIMITS_MAX_DEPTH=10, ROUTER_SERVER_DEV=false); the older
 single variables stay: ROUTER_SUPERGRAPH, ROUTER_SUBGRAPH_URLS, ROUTER_SUBGRAPH_TIMEOUTS,
@@ -84,6 +85,19 @@ class RateLimitConfig:
 
 
 @dataclass(frozen=True)
+class AuthConfig:
+    """Bearer tokens from an OAuth 2.0 / OIDC issuer, verified against its JWKS."""
+
+    mode: str = "off"  # off | optional (a token, when sent, must be valid) | require
+    issuer: str | None = None
+    audience: tuple[str, ...] = ()
+    jwks_url: str | None = None
+    algorithms: tuple[str, ...] = ("RS256", "ES256")
+    leeway_seconds: int = 60
+    scope_claim: str = "scope"
+
+
+@dataclass(frozen=True)
 class BreakerConfig:
     """Subgraph protection: the circuit breaker, and the wait for a concurrency slot."""
 
@@ -103,10 +117,12 @@ class RouterConfig:
     limits: LimitsConfig = LimitsConfig()
     rate_limit: RateLimitConfig = RateLimitConfig()
     breaker: BreakerConfig = BreakerConfig()
+    auth: AuthConfig = AuthConfig()
 
 
 SECTIONS: dict[str, type] = {
     "server": ServerConfig, "limits": LimitsConfig, "rate_limit": RateLimitConfig, "breaker": BreakerConfig,
+    "auth": AuthConfig,
 }
 
 
@@ -198,6 +214,7 @@ def load_config(path: str | None = None, environ: Mapping[str, str] | None = Non
         subgraphs=subgraphs,
         forward_headers=_coerce(headers.get("forward", ()), "tuple[str, ...]", "headers.forward"),
         limits=sections["limits"], rate_limit=sections["rate_limit"], breaker=sections["breaker"],
+        auth=sections["auth"],
     )
     return _apply_environment(config, environ)
 
@@ -224,6 +241,11 @@ def _apply_environment(config: RouterConfig, environ: Mapping[str, str]) -> Rout
     if "ROUTER_FORWARD_HEADERS" in environ:
         config = replace(config, forward_headers=_coerce(environ["ROUTER_FORWARD_HEADERS"], "tuple[str, ...]",
                                                          "ROUTER_FORWARD_HEADERS"))
+    auth = config.auth
+    if auth.mode not in ("off", "optional", "require"):
+        raise ConfigError(f"auth.mode: {auth.mode!r} is not off, optional or require")
+    if auth.mode != "off" and (not auth.issuer or not auth.audience or not auth.jwks_url):
+        raise ConfigError("auth: issuer, audience and jwks_url are needed unless mode is off")
     for setting in ("per_client", "per_ip"):
         rate = getattr(config.rate_limit, setting)
         if rate is not None:

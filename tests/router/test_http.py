@@ -184,3 +184,42 @@ async def test_limits_refuse_abusive_operations_before_any_subgraph_is_called() 
         assert subgraphs.calls == 0
         fine = (await client.post("/graphql", json={"query": QUERY})).json()
         assert fine == {"data": {"region": {"name": "江苏省"}}} and subgraphs.calls == 1
+
+
+@pytest.mark.parametrize(("mode", "authorization", "status", "code"), [
+    ("require", None, 401, "UNAUTHENTICATED"),
+    ("require", "Bearer not.a.jwt", 401, "UNAUTHENTICATED"),
+    ("optional", "Basic dXNlcjpwYXNz", 401, "UNAUTHENTICATED"),
+    ("optional", None, 200, None),
+])
+async def test_bearer_tokens_are_required_or_optional_as_configured(
+    tmp_path: Path, mode: str, authorization: str | None, status: int, code: str | None
+) -> None:
+    from router.app import build
+
+    file = tmp_path / "router.toml"
+    file.write_text(f"""
+[auth]
+mode = "{mode}"
+issuer = "https://identity.jshealth.example"
+audience = ["jshealth-graph"]
+jwks_url = "http://127.0.0.1:9/jwks.json"
+[subgraphs.population]
+url = "http://127.0.0.1:9/graphql"
+""", encoding="utf-8")
+    app = build(load_config(str(file), {}))
+    headers = {"authorization": authorization} if authorization else {}
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://router") as client:
+        response = await client.post("/graphql", json={"query": "{ __typename }"}, headers=headers)
+    assert response.status_code == status
+    if code is not None:
+        assert response.json()["errors"][0]["extensions"]["code"] == code
+        assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_auth_needs_an_issuer_audience_and_keys(tmp_path: Path) -> None:
+    file = tmp_path / "router.toml"
+    file.write_text('[auth]\nmode = "require"\nissuer = "https://id.example"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="issuer, audience and jwks_url"):
+        load_config(str(file), {})

@@ -31,12 +31,12 @@ from bff.registry import CHANNELS
 from db.config import database_url, domain_url, is_sqlite
 from db.engine import make_engine
 from db.migrate import upgrade
+from router.app import protect
 from router.compose import SubgraphSource, compose
+from router.config import RouterConfig
 from router.gateway import Gateway
 from router.server import create_router_app
 from router.supergraph import Supergraph
-from router.app import protect
-from router.config import RouterConfig
 from router.transport import AsgiSubgraphClient, DeduplicatingClient
 from subgraphs.common.app import Runtime, SeedOptions, graphql_routes
 from subgraphs.common.bus import EventBus, InProcessBus

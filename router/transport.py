@@ -14,6 +14,7 @@ JSON = dict[str, Any]
 ASGIApp = Any
 
 FORWARDED_HEADERS = ("x-request-id", "traceparent", "tracestate", "authorization", "accept-language")
+PER_REQUEST_HEADERS = frozenset({"x-request-id", "traceparent", "tracestate"})
 
 
 def forwarded(headers: Mapping[str, str], names: tuple[str, ...] = FORWARDED_HEADERS) -> dict[str, str]:
@@ -137,7 +138,10 @@ class DeduplicatingClient:
         if not isinstance(query, str) or query.lstrip().startswith("mutation"):
             return await self.inner.fetch(graph, body, headers)
         names = getattr(self.inner, "forward_headers", FORWARDED_HEADERS)
-        key = orjson.dumps([graph, body, sorted(forwarded(headers, names).items())])
+        # Per-request tracing headers stay out of the key (else nothing would ever be shared); what
+        # changes the answer, such as Authorization, stays in.
+        shared = tuple(n for n in names if n not in PER_REQUEST_HEADERS)
+        key = orjson.dumps([graph, body, sorted(forwarded(headers, shared).items())])
         pending = self._in_flight.get(key)
         if pending is not None:
             self.shared += 1

@@ -481,3 +481,31 @@ async def test_the_gateway_reports_an_open_circuit_as_a_downstream_service_error
     assert "refused" in messages[0] and "refused" in messages[1]
     assert "circuit open" in messages[2]
     assert sum(inner.calls.values()) == 2
+
+
+async def test_identical_queries_in_flight_share_one_request_across_request_ids() -> None:
+    from router.transport import DeduplicatingClient
+
+    class Slow:
+        forward_headers = ("x-request-id", "authorization")
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        async def fetch(self, graph: str, body: dict[str, Any], headers: Any) -> dict[str, Any]:
+            self.calls += 1
+            await asyncio.sleep(0.05)
+            return {"data": {"n": self.calls}}
+
+        async def close(self) -> None:
+            return None
+
+    inner = Slow()
+    client = DeduplicatingClient(inner)
+    body = {"query": "{ n }", "variables": {}}
+    same = await asyncio.gather(*(client.fetch("a", body, {"x-request-id": str(i)}) for i in range(10)))
+    assert inner.calls == 1 and all(answer == {"data": {"n": 1}} for answer in same)
+    # A different caller (Authorization) never shares another's answer.
+    await asyncio.gather(client.fetch("a", body, {"authorization": "Bearer x"}),
+                         client.fetch("a", body, {"authorization": "Bearer y"}))
+    assert inner.calls == 3

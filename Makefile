@@ -51,7 +51,7 @@ lint: .venv/.synced
 	.venv/bin/mypy
 
 bench: .venv/.synced
-	$(PY) -m bench
+	$(PY) -m bench.gateways $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

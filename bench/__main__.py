@@ -1,5 +1,6 @@
 """Router benchmarks, in-process (embedded mode), reported as ratios against a baseline measured in the
-same run: the population subgraph answering its own part directly.
+same run: the population subgraph answering its own part directly. (`make bench` runs the other bench,
+bench/gateways.py: our router against Hive Gateway and Apollo Gateway over HTTP; see bench/RESULTS.md.)
 
   python -m bench [--persons 5000] [--iterations 300]
 

@@ -15,14 +15,18 @@ tests/federation/test_reference_harness.py checks them against it case by case:
   v0.4), an `@interfaceObject` adds its fields to the interface and to every implementation;
 * descriptions, @deprecated, @specifiedBy, @tag and @inaccessible are kept (the last two @link their
   specs), and the API schema must hold together without the @inaccessible elements;
+* @cost / @listSize (demand control) and @authenticated / @requiresScopes / @policy (authorization) are
+  kept and @link their specs (cost v0.1, authenticated v0.1, requiresScopes v0.1, policy v0.1); differing
+  applications merge by argument as Apollo's do (max weights, unions, AND of the scope/policy disjunctions);
 * finally every field of the API schema must be reachable by some query through the subgraphs
   (satisfiability, in a simplified form: key jumps, @provides, @requires, interfaces and interface objects).
 
 Invalid sets are rejected with errors that name the subgraph, the type and the field, and end with the
 code Apollo uses for the same problem. Federation 1 subgraphs (no federation @link) are upgraded as Apollo
 does (simplified: every field shareable, extensions made definitions, meaningless @external dropped).
-Not composed: custom directives (@composeDirective), executable directive definitions, @authenticated /
-@requiresScopes / @policy / @cost / @listSize, @context / @fromContext.
+Not composed: custom directives (@composeDirective), executable directive definitions, @context /
+@fromContext; the authorization directives are not propagated between interfaces and implementations, nor
+checked where Apollo forbids them (e.g. on interfaces, @listSize on a non-list).
 
 The supergraph links join v0.3, or v0.4 when a progressive @override (label) needs `overrideLabel`. (Apollo
 picks the join version from the subgraphs' federation version: v0.5 from federation v2.8 on; the join
@@ -36,7 +40,8 @@ The package, in the order compose() goes:
 * validation.py: each subgraph checked on its own;
 * merging.py: the merge (_Merger), in layers: merge_base.py (state, subtyping), merge_checks.py (@override,
   @external, field sharing, interface fields), inaccessible.py (the API schema holds together),
-  merge_fields.py (fields, arguments, type references, defaults, @join__field);
+  merge_fields.py (fields, arguments, type references, defaults, @join__field), merge_directives.py (the
+  demand control and authorization directives: merging their arguments, their links and definitions);
 * printing.py: the supergraph text; satisfiability.py: every field of the API schema reachable.
 """
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from router.compose.merge_directives import ACCESS_CONTROL, SPEC_DIRECTIVES, merge_spec_directive
 from router.compose.model import _Applied, _Field, _MType, _Type
 from router.compose.subgraph import _Subgraph
 from router.compose.text import _is_list, _is_non_null
@@ -35,14 +36,20 @@ def _merge_description(descriptions: Iterable[str | None]) -> str | None:
     return non_empty[0]
 
 
-def _merge_applied(lists: Iterable[Iterable[_Applied]]) -> tuple[bool, list[str]]:
-    """(@inaccessible anywhere?, the other kept directives): @tag repeats, the others take the most common
-    application."""
+def _merge_applied(lists: Iterable[Iterable[_Applied]], field: bool = False) -> tuple[bool, list[str]]:
+    """(@inaccessible anywhere?, the other kept directives): @tag repeats, the demand control and authorization
+    directives merge their arguments (merge_directives.py; on a field the authorization ones come first), the
+    others take the most common application."""
     applications = [d for directives in lists for d in directives]
     names = list(dict.fromkeys(d.name for d in applications))
+    if field:
+        names = [n for n in ACCESS_CONTROL if n in names] + [n for n in names if n not in ACCESS_CONTROL]
     merged: list[str] = []
     for name in names:
         if name == "inaccessible":
+            continue
+        if name in SPEC_DIRECTIVES:
+            merged.append(merge_spec_directive(name, [d for d in applications if d.name == name]))
             continue
         of_name = [str(d) for d in applications if d.name == name]
         if name == "tag":

@@ -36,7 +36,7 @@ class _FieldMerger(_MergeChecks):
         others: list[str] = []
         if resolving:
             merged.description = _merge_description(f.description for f in resolving.values())
-            merged.inaccessible, others = _merge_applied(f.directives for f in resolving.values())
+            merged.inaccessible, others = _merge_applied((f.directives for f in resolving.values()), field=True)
             self.merge_arguments(coordinate, merged, resolving)
         merged.type, all_equal = self.merge_type_reference(
             coordinate, {g: f.type for g, f in (resolving or present).items()}, is_input=False, element="field")

@@ -9,6 +9,8 @@ from collections.abc import Iterable
 
 from graphql import GraphQLError, build_ast_schema, parse, validate_schema
 
+from router.compose.merge_directives import DIRECTIVES as SPEC_DEFINITIONS
+from router.compose.merge_directives import LINKS, SPEC_DIRECTIVES, SPEC_OF, TYPES
 from router.compose.merging import _Merger
 from router.compose.model import _MArg, _MType
 from router.compose.spec import ROOT_TYPES
@@ -157,6 +159,12 @@ def _print(merger: _Merger) -> str:
         links.append('@link(url: "https://specs.apollo.dev/inaccessible/v0.2", for: SECURITY)')
     else:
         del directives["inaccessible"]
+    used = {d[1:].split("(", 1)[0] for d in applied}
+    specs = [SPEC_OF[n] for s in merger.subgraphs for n in SPEC_DIRECTIVES if n in s.spec_uses and n in used]
+    for spec in dict.fromkeys(specs):
+        links.append(LINKS[spec])
+        directives.update(SPEC_DEFINITIONS[spec])
+        definitions.update(TYPES.get(spec, {}))
     for t in merger.types.values():
         definitions[t.name] = _print_type(t)
     roots = [f"  {r.lower()}: {r}" for r in ROOT_TYPES if r in merger.types]

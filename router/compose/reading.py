@@ -43,6 +43,7 @@ from graphql import (
 )
 from graphql.validation.validate import validate_sdl
 
+from router.compose.merge_directives import SPEC_DIRECTIVES
 from router.compose.model import SubgraphSource, _Applied, _Arg, _Field, _Key, _Type, _Value
 from router.compose.spec import (
     BUILT_IN_DIRECTIVES,
@@ -200,7 +201,9 @@ class _Reader:
                 self.error(f'{where}: unknown directive "@{raw}"{hint} (INVALID_GRAPHQL)')
 
     def _kept(self, name: str, directive: ConstDirectiveNode) -> _Applied | None:
-        if name in ("inaccessible", "tag") or name in KEPT_BUILT_IN_DIRECTIVES:
+        if name in SPEC_DIRECTIVES and name not in self.subgraph.spec_uses:
+            self.subgraph.spec_uses.append(name)
+        if name in ("inaccessible", "tag", *SPEC_DIRECTIVES) or name in KEPT_BUILT_IN_DIRECTIVES:
             return _Applied(name, tuple((a.name.value, _value(a.value)) for a in directive.arguments or []))
         return None
 

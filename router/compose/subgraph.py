@@ -36,6 +36,7 @@ class _Subgraph:
         self.provided: set[tuple[str, str]] = set()
         self.shareable: set[tuple[str, str]] = set()
         self.used: set[tuple[str, str]] = set()
+        self.spec_uses: list[str] = []  # the demand control and authorization directives applied, as met
 
     def __repr__(self) -> str:
         return f"<subgraph {self.name}>"

@@ -112,7 +112,7 @@ def build(config: RouterConfig) -> Starlette:
         except ValueError as exc:
             raise ConfigError(f"auth: {exc}") from exc
         guards = (auth_guard(verifier, config.auth.mode),)
-    inner = create_router_app(holder, config.server, config.limits, guards=guards,  # type: ignore[arg-type]
+    inner = create_router_app(holder, config.server, config.limits, guards=guards,
                               health_details=lambda: {"circuits": protected.breaker_states(),
                                                       "supergraph": {"generation": holder.generation,
                                                                      "reload_error": watcher.last_error}})

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from graphql import GraphQLError, OperationType, parse
@@ -32,9 +32,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from router.config import LimitsConfig, ServerConfig
-from router.gateway import Gateway, GraphQLRequest, GraphQLResponse
+from router.gateway import GraphQLRequest, GraphQLResponse
 from router.graphiql import GRAPHIQL_HTML
 from router.planner import select_operation
+from router.supergraph import Supergraph
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
@@ -199,8 +200,21 @@ def _content_type_refusal(content_type: str | None) -> str | None:
     return None
 
 
+class GraphQLService(Protocol):
+    """What the HTTP layer needs of a gateway (a Gateway, or the holder that hot reload swaps)."""
+
+    @property
+    def supergraph(self) -> Supergraph: ...
+
+    def prepare(
+        self, query: str, operation_name: str | None, labels: frozenset[str] = frozenset()
+    ) -> Any: ...
+
+    async def run(self, request: GraphQLRequest, headers: Mapping[str, str]) -> GraphQLResponse: ...
+
+
 def create_router_app(
-    gateway: Gateway, server: ServerConfig | None = None, limits: LimitsConfig | None = None, *,
+    gateway: GraphQLService, server: ServerConfig | None = None, limits: LimitsConfig | None = None, *,
     guards: tuple[Guard, ...] = (), health_details: Callable[[], Mapping[str, Any]] | None = None,
 ) -> Starlette:
     server = server or ServerConfig()

@@ -7,16 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import (  # noqa: F401
-    TEST_PERSONS,
-    TEST_SEED,
-    create_pg_database,
-    drop_pg_database,
-    execute,
-    make_runtime,
-    require_redis,
-    service_missing,
-)
+from support import create_pg_database, drop_pg_database, make_runtime, require_redis
 
 from subgraphs.common.app import Runtime, SubgraphDefinition
 

@@ -29,15 +29,15 @@ def as_utc(moment: datetime) -> datetime: ...
 @overload
 def as_utc(moment: None) -> None: ...
 def as_utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes where PostgreSQL gives aware ones; every stored time is UTC, so
-    both backends answer (and encode cursors) the same."""
+    """A cursor's time as an aware UTC datetime (cursors written before the column type made every
+    stored time aware carry naive ones)."""
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
 
 
 def sort_key(row: Application) -> Sequence[Any]:
-    return [as_utc(row.created_at).isoformat(), row.id]
+    return [row.created_at.isoformat(), row.id]
 
 
 def older_than(cursor: str) -> ColumnElement[bool]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from subgraphs.common.context import SubgraphContext
 from subgraphs.common.paging import Connection, check_first, connection_from_rows
 from subgraphs.services import models
-from subgraphs.services.applications import as_utc, newest_first_page, sort_key
+from subgraphs.services.applications import newest_first_page, sort_key
 from subgraphs.services.loaders import Loaders
 from subgraphs.services.status import (
     CITIZEN_LABELS,
@@ -116,8 +116,8 @@ class Application:
     def from_row(cls, row: models.Application) -> Self:
         return cls(
             id=strawberry.ID(row.id), number=row.number, status=ApplicationStatus(row.status),
-            created_at=as_utc(row.created_at), submitted_at=as_utc(row.submitted_at),
-            updated_at=as_utc(row.updated_at), evaluated_at=as_utc(row.evaluated_at), row=row,
+            created_at=row.created_at, submitted_at=row.submitted_at,
+            updated_at=row.updated_at, evaluated_at=row.evaluated_at, row=row,
         )
 
     @classmethod

@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from router.auth import AuthenticationError, JwtSettings, JwtVerifier, bearer_token
+from router.authorization import AccessModel, PolicyError, load_policies
 from router.config import ConfigError, RouterConfig, check_against_supergraph, load_config, parse_rate
-from router.gateway import Gateway
+from router.gateway import Authorization, Gateway
 from router.ratelimit import MemoryRateLimiter, RateLimitMiddleware, RedisRateLimiter
 from router.reload import GatewayHolder, SupergraphWatcher
 from router.resilience import BreakerSettings, ProtectedClient
@@ -72,6 +73,26 @@ def auth_guard(verifier: JwtVerifier, mode: str) -> Guard:
     return guard
 
 
+def authorization(config: RouterConfig) -> Authorization:
+    """The authorization settings with the configured policy functions imported."""
+    try:
+        policies = load_policies(config.authorization.policy_references())
+    except PolicyError as exc:
+        raise ConfigError(f"authorization.policies: {exc}") from exc
+    return Authorization(policies=policies, reject=config.authorization.mode == "reject",
+                         enabled=config.authorization.enabled)
+
+
+def check_policies(supergraph: Supergraph, settings: Authorization) -> None:
+    """Every policy the supergraph names must be registered: an unregistered one would deny silently."""
+    if not settings.enabled:
+        return
+    missing = sorted(AccessModel.from_supergraph(supergraph.document).policy_names - set(settings.policies))
+    if missing:
+        raise ConfigError(f"authorization.policies: the supergraph's @policy names {', '.join(missing)}, "
+                          "which the configuration does not register")
+
+
 def build(config: RouterConfig) -> Starlette:
     try:
         with open(config.supergraph_path, encoding="utf-8") as handle:
@@ -91,13 +112,17 @@ def build(config: RouterConfig) -> Starlette:
     protected = protect(http, config)
     # Deduplication outside the protection: requests sharing one fetch take one concurrency slot.
     client = DeduplicatingClient(protected)
+    access = authorization(config)
+
     def make_gateway(loaded: Supergraph) -> Gateway:
         check_against_supergraph(config, set(loaded.graph_by_name))
+        check_policies(loaded, access)
         for graph in loaded.graphs.values():
             configured = config.subgraphs.get(graph.name)
             http.urls[graph.name] = configured.url if configured and configured.url else graph.url
         return Gateway(loaded, client, introspection=config.server.flag("introspection"),
-                       limits=config.limits.operation_limits(), max_cost=config.limits.max_cost)
+                       limits=config.limits.operation_limits(), max_cost=config.limits.max_cost,
+                       authorization=access)
 
     holder = GatewayHolder(make_gateway(supergraph))
     watcher = SupergraphWatcher(config.supergraph_path, holder, make_gateway)

@@ -9,6 +9,7 @@ environment overrides, validated at start with errors that name the setting.
     [rate_limit] per_client, per_ip, redis_url, prefix, trusted_proxy_hops
     [breaker]    failure_threshold, cool_down_seconds, half_open_probes, max_concurrency, queue_timeout_seconds
     [auth]       mode (off | optional | require), issuer, audience, jwks_url, algorithms, leeway_seconds, scope_claim
+    [authorization] enabled, mode (filter | reject), policies (a table: name = "package.module:function")
 
 Environment: ROUTER_<SECTION>_<KEY> (ROUTER_LIMITS_MAX_DEPTH=10, ROUTER_SERVER_DEV=false); the older
 single variables stay: ROUTER_SUPERGRAPH, ROUTER_SUBGRAPH_URLS, ROUTER_SUBGRAPH_TIMEOUTS,
@@ -98,6 +99,18 @@ class AuthConfig:
 
 
 @dataclass(frozen=True)
+class AuthorizationConfig:
+    """Enforcement of the supergraph's @authenticated, @requiresScopes and @policy."""
+
+    enabled: bool = True
+    mode: str = "filter"  # filter: run the rest of the operation | reject: refuse the whole operation
+    policies: tuple[str, ...] = ()  # "name=package.module:function", one per policy the supergraph names
+
+    def policy_references(self) -> dict[str, str]:
+        return _pairs(",".join(self.policies), "authorization.policies")
+
+
+@dataclass(frozen=True)
 class BreakerConfig:
     """Subgraph protection: the circuit breaker, and the wait for a concurrency slot."""
 
@@ -118,11 +131,12 @@ class RouterConfig:
     rate_limit: RateLimitConfig = RateLimitConfig()
     breaker: BreakerConfig = BreakerConfig()
     auth: AuthConfig = AuthConfig()
+    authorization: AuthorizationConfig = AuthorizationConfig()
 
 
 SECTIONS: dict[str, type] = {
     "server": ServerConfig, "limits": LimitsConfig, "rate_limit": RateLimitConfig, "breaker": BreakerConfig,
-    "auth": AuthConfig,
+    "auth": AuthConfig, "authorization": AuthorizationConfig,
 }
 
 
@@ -198,6 +212,10 @@ def load_config(path: str | None = None, environ: Mapping[str, str] | None = Non
     unknown = sorted(set(raw) - {*SECTIONS, "supergraph", "subgraphs", "headers"})
     if unknown:
         raise ConfigError(f"unknown configuration sections: {', '.join(unknown)}")
+    authorization = dict(raw.get("authorization", {}))
+    if isinstance(authorization.get("policies"), Mapping):  # the table form: name = "module:function"
+        authorization["policies"] = [f"{name}={ref}" for name, ref in authorization["policies"].items()]
+        raw = {**raw, "authorization": authorization}
     sections = {name: _section(cls, raw.get(name, {}), name) for name, cls in SECTIONS.items()}
     supergraph = raw.get("supergraph", {})
     if set(supergraph) - {"path"}:
@@ -214,7 +232,7 @@ def load_config(path: str | None = None, environ: Mapping[str, str] | None = Non
         subgraphs=subgraphs,
         forward_headers=_coerce(headers.get("forward", ()), "tuple[str, ...]", "headers.forward"),
         limits=sections["limits"], rate_limit=sections["rate_limit"], breaker=sections["breaker"],
-        auth=sections["auth"],
+        auth=sections["auth"], authorization=sections["authorization"],
     )
     return _apply_environment(config, environ)
 
@@ -246,6 +264,9 @@ def _apply_environment(config: RouterConfig, environ: Mapping[str, str]) -> Rout
         raise ConfigError(f"auth.mode: {auth.mode!r} is not off, optional or require")
     if auth.mode != "off" and (not auth.issuer or not auth.audience or not auth.jwks_url):
         raise ConfigError("auth: issuer, audience and jwks_url are needed unless mode is off")
+    if config.authorization.mode not in ("filter", "reject"):
+        raise ConfigError(f"authorization.mode: {config.authorization.mode!r} is not filter or reject")
+    config.authorization.policy_references()
     for setting in ("per_client", "per_ip"):
         rate = getattr(config.rate_limit, setting)
         if rate is not None:

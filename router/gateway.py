@@ -22,8 +22,10 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from router.auth import Claims
+from router.authorization import AccessContext, AccessModel, GuardedSites, Policy, decide, filter_operation, find_sites
 from router.cost import CostEstimationError, CostModel, check_cost, estimate
-from router.executor import Executor, SubgraphClient
+from router.executor import ExecutionResult, Executor, SubgraphClient
 from router.limits import OperationLimits, check_shape, measure, tokens_exceed
 from router.plan import PlanningError, QueryPlan
 from router.planner import QueryPlanner, select_operation
@@ -39,6 +41,8 @@ class GraphQLRequest:
     variables: Mapping[str, Any] | None = None
     operation_name: str | None = None
     extensions: Mapping[str, Any] | None = None
+    # the verified bearer token's claims (set by the HTTP layer's auth guard); None: no token
+    claims: Claims | None = None
 
 
 @dataclass
@@ -63,8 +67,29 @@ class _Prepared:
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
     plan: QueryPlan
+    sites: GuardedSites | None = None  # elements guarded by authorization directives
+    # plans of the operation with unauthorized parts removed, by (denied elements, override labels)
+    filtered_plans: dict[tuple[frozenset[int], frozenset[str]], QueryPlan | None] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Authorized:
+    plan: QueryPlan | None  # None: nothing left to fetch
+    errors: list[JSON]
+    nulled: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """How the router enforces the supergraph's authorization directives: the named policies, and
+    whether an operation touching anything unauthorized is refused whole (`reject`) or runs without it."""
+
+    policies: Mapping[str, Policy] = field(default_factory=dict)
+    reject: bool = False
+    enabled: bool = True
+
+
+MAX_FILTERED_PLANS = 16
 PERCENT_LABEL = re.compile(r"^percent\((\d+(?:\.\d+)?)\)$")
 
 
@@ -73,6 +98,7 @@ class Gateway:
         self, supergraph: Supergraph, client: SubgraphClient, *, plan_cache_size: int = 1000,
         labels: frozenset[str] = frozenset(), random: Random | None = None, introspection: bool = True,
         limits: OperationLimits | None = None, max_cost: int | None = None,
+        authorization: Authorization | None = None,
     ) -> None:
         self.introspection = introspection
         # Checked before any subgraph is called: the text's size before parsing, the operation's shape
@@ -82,6 +108,9 @@ class Gateway:
         self.max_cost = max_cost
         self.cost_model = CostModel.from_supergraph(supergraph) if max_cost is not None else None
         self.supergraph = supergraph
+        self.authorization = authorization or Authorization()
+        self.access_model = AccessModel.from_supergraph(supergraph.document) if self.authorization.enabled \
+            else AccessModel({}, {})
         self.planner = QueryPlanner(supergraph)
         self.executor = Executor(client)
         # Bounded LRU caches: by the text as sent (no parsing on a hit), and by the normalised document.
@@ -142,7 +171,8 @@ class Gateway:
             except PlanningError as exc:
                 return error_response(f"the router could not plan this operation: {exc}", "QUERY_PLANNING_FAILED")
             fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-            prepared = _Prepared(document, operation, fragments, plan)
+            sites = find_sites(self.access_model, self.supergraph.api_schema, operation, fragments)
+            prepared = _Prepared(document, operation, fragments, plan, sites)
             _remember(self._normalised, normalised_key, prepared, self._cache_size)
         _remember(self._cache, cache_key, prepared, self._cache_size)
         return prepared
@@ -150,7 +180,8 @@ class Gateway:
     async def run(self, request: GraphQLRequest, headers: Mapping[str, str]) -> GraphQLResponse:
         if not request.query:
             return error_response("the request has no query", "BAD_REQUEST")
-        prepared = self.prepare(request.query, request.operation_name, self.draw_labels())
+        labels = self.draw_labels()
+        prepared = self.prepare(request.query, request.operation_name, labels)
         if isinstance(prepared, GraphQLResponse):
             return prepared
         raw_variables = dict(request.variables or {})
@@ -170,11 +201,19 @@ class Gateway:
             too_expensive = check_cost(cost, self.max_cost)
             if too_expensive is not None:
                 return GraphQLResponse(body={"errors": [too_expensive.formatted]}, request_error=True)
-        plan = prepared.plan
-        if plan.introspection and not self.introspection:
+        plan: QueryPlan | None = prepared.plan
+        if prepared.plan.introspection and not self.introspection:
             return error_response("introspection is disabled on this router", "INTROSPECTION_DISABLED")
-        result = await self.executor.execute(plan, raw_variables, headers, coerced.coerced)
-        if plan.introspection:
+        filtered = await self._authorize(prepared, request, headers, labels)
+        if isinstance(filtered, GraphQLResponse):
+            return filtered
+        if filtered is not None:
+            plan = filtered.plan
+        result = ExecutionResult() if plan is None else await self.executor.execute(
+            plan, raw_variables, headers, coerced.coerced)
+        if filtered is not None:
+            result.errors[:0] = filtered.errors
+        if prepared.plan.introspection:
             local = execute(self.supergraph.api_schema, prepared.document, variable_values=raw_variables,
                             operation_name=request.operation_name)
             if isinstance(local, Awaitable):
@@ -183,13 +222,40 @@ class Gateway:
                 if value is not None:
                     result.data[key] = value
         errors = list(result.errors)
-        shaper = ResponseShaper(self.supergraph.api_schema, prepared.operation, prepared.fragments, coerced, errors)
+        shaper = ResponseShaper(self.supergraph.api_schema, prepared.operation, prepared.fragments, coerced, errors,
+                                nulled=filtered.nulled if filtered is not None else frozenset())
         data = shaper.shape(result.data)
         body: JSON = {}
         if errors:
             body["errors"] = errors
         body["data"] = data
-        return GraphQLResponse(body=body, operation_kind=plan.kind, fetches=result.fetches, plan=plan)
+        return GraphQLResponse(body=body, operation_kind=prepared.plan.kind, fetches=result.fetches, plan=plan)
+
+    async def _authorize(
+        self, prepared: _Prepared, request: GraphQLRequest, headers: Mapping[str, str], labels: frozenset[str],
+    ) -> _Authorized | GraphQLResponse | None:
+        """None when the request may see the whole operation; otherwise what it runs instead (or, in
+        reject mode, the refusal)."""
+        sites = prepared.sites
+        if sites is None:
+            return None
+        denied = await decide(sites, AccessContext(request.claims, headers), self.authorization.policies)
+        if not denied:
+            return None
+        filtered = filter_operation(prepared.document, prepared.operation, prepared.fragments, sites, denied)
+        if self.authorization.reject:
+            return GraphQLResponse(body={"errors": filtered.errors}, request_error=True)
+        plans = prepared.filtered_plans
+        plan_key = (denied, labels & self.supergraph.override_labels)
+        if plan_key not in plans:
+            if len(plans) >= MAX_FILTERED_PLANS:
+                plans.pop(next(iter(plans)))
+            try:
+                plans[plan_key] = None if filtered.document is None else self.planner.plan(
+                    filtered.document, None, plan_key[1])
+            except PlanningError as exc:
+                return error_response(f"the router could not plan this operation: {exc}", "QUERY_PLANNING_FAILED")
+        return _Authorized(plans[plan_key], filtered.errors, filtered.nulled)
 
 
 def _remember(cache: OrderedDict[Any, _Prepared], key: Any, prepared: _Prepared, size: int) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from router.config import ConfigError
 from router.gateway import Gateway, GraphQLRequest, GraphQLResponse
 from router.supergraph import Supergraph, SupergraphError
 
@@ -68,7 +69,7 @@ class SupergraphWatcher:
         try:
             supergraph = Supergraph(self.path.read_text(encoding="utf-8"))
             gateway = self.make_gateway(supergraph)
-        except (OSError, SupergraphError, ValueError) as exc:
+        except (OSError, SupergraphError, ConfigError, ValueError) as exc:
             self.last_error = str(exc)
             log.error("supergraph %s not reloaded, the previous one keeps serving: %s", self.path, exc)
             return False

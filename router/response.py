@@ -40,12 +40,15 @@ class ResponseShaper:
         fragments: Mapping[str, FragmentDefinitionNode],
         variables: VariableValues,
         errors: list[JSON],
+        nulled: frozenset[int] = frozenset(),
     ) -> None:
         self.schema = schema
         self.operation = operation
         self.fragments = fragments
         self.variables = variables
         self.errors = errors
+        # field nodes removed by authorization: null, without an error of their own (theirs is reported)
+        self.nulled = nulled
 
     def shape(self, data: JSON) -> JSON | None:
         root = self.schema.get_root_type(self.operation.operation)
@@ -116,6 +119,11 @@ class ResponseShaper:
                     continue
                 result[key] = source.get(key)
                 continue
+            if self.nulled and all(id(node) in self.nulled for node in nodes):
+                if isinstance(field_def.type, GraphQLNonNull):
+                    return _INVALID
+                result[key] = None
+                continue
             value = self._value(field_def.type, nodes, source.get(key), [*path, key])
             if value is _INVALID:
                 return _INVALID
@@ -164,9 +172,14 @@ class ResponseShaper:
     def _null_error(self, path: list[str | int]) -> None:
         for error in self.errors:
             other = error.get("path")
-            if isinstance(other, list) and (other[: len(path)] == path or path[: len(other)] == other):
+            if isinstance(other, list) and _related(path, other):
                 return
         self._error(f"Cannot return null for non-nullable field at {'.'.join(map(str, path))}.", path)
 
     def _error(self, message: str, path: list[str | int]) -> None:
         self.errors.append({"message": message, "path": path})
+
+
+def _related(path: list[str | int], other: list[str | int]) -> bool:
+    """Whether one path lies on the other (`@`, in a query path, stands for any list index)."""
+    return all(a == b or (b == "@" and isinstance(a, int)) for a, b in zip(path, other, strict=False))

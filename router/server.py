@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from router.auth import Claims
 from router.config import LimitsConfig, ServerConfig
 from router.gateway import GraphQLRequest, GraphQLResponse
 from router.graphiql import GRAPHIQL_HTML
@@ -258,6 +259,7 @@ def create_router_app(
             refusal = await guard(request)
             if refusal is not None:
                 return refusal
+        claims = getattr(request.state, "claims", None)
         if request.method == "GET":
             params = request.query_params
             graphql_request = _graphql_request(params.get("query"), params.get("variables"),
@@ -270,6 +272,7 @@ def create_router_app(
                                   405, media_type, request_id)
                 response.headers["allow"] = "POST"
                 return response
+            graphql_request.claims = claims
             return respond(await gateway.run(graphql_request, headers), media_type, request_id, headers)
         refused_type = _content_type_refusal(request.headers.get("content-type"))
         if refused_type is not None:
@@ -287,10 +290,11 @@ def create_router_app(
         except orjson.JSONDecodeError:
             return respond(_malformed("the body is not valid JSON (in UTF-8)"), media_type, request_id, headers)
         if isinstance(body, list):
-            return await batch(body, media_type, request_id, headers)
+            return await batch(body, media_type, request_id, headers, claims)
         parsed = _request_from_body(body)
         if isinstance(parsed, Malformed):
             return respond(parsed, media_type, request_id, headers)
+        parsed.claims = claims
         return respond(await gateway.run(parsed, headers), media_type, request_id, headers)
 
     def _get_mutates(graphql_request: GraphQLRequest) -> bool:
@@ -305,7 +309,8 @@ def create_router_app(
             return _mutates(query, graphql_request.operation_name)
         return False
 
-    async def batch(items: list[Any], media_type: str, request_id: str, headers: dict[str, str]) -> Response:
+    async def batch(items: list[Any], media_type: str, request_id: str, headers: dict[str, str],
+                    claims: Claims | None) -> Response:
         if server.max_batch <= 0 or not items or len(items) > server.max_batch:
             reason = ("batched requests are not enabled" if server.max_batch <= 0
                       else f"a batch holds 1 to {server.max_batch} requests, not {len(items)}")
@@ -314,6 +319,8 @@ def create_router_app(
         bodies = []
         for item in items:
             graphql_request = _request_from_body(item)
+            if not isinstance(graphql_request, GraphQLResponse):
+                graphql_request.claims = claims
             result = graphql_request if isinstance(graphql_request, GraphQLResponse) else await gateway.run(
                 graphql_request, headers)
             bodies.append(finish(result, request_id, headers))

@@ -109,7 +109,7 @@ class User:
     @classmethod
     def from_row(cls, row: models.User) -> Self:
         return cls(
-            id=strawberry.ID(row.id), username=row.username, display_name=row.display_name,
+            id=strawberry.ID(row.id), username=row.username, display_name=row.display_name or "",
             status=UserStatus(row.status), organization_id=row.organization_id,
         )
 

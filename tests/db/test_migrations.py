@@ -71,3 +71,46 @@ async def test_migrations_on_postgresql_from_empty_each_in_its_schema() -> None:
         await engine.dispose()
     finally:
         await drop_pg_database(url)
+
+
+def _drift(connection: Connection, domain: str) -> list[object]:
+    import importlib
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f'SET search_path TO "{domain}"'))
+    metadata = importlib.import_module(f"subgraphs.{domain}.models").Base.metadata
+    context = MigrationContext.configure(connection, opts={
+        "compare_type": True, "include_name": lambda name, type_, _parent: not (
+            type_ == "table" and name == "alembic_version")})
+    return list(compare_metadata(context, metadata))
+
+
+async def _assert_no_drift(url: str) -> None:
+    for domain in DOMAINS:
+        engine = make_engine(domain, url)
+        try:
+            await upgrade(engine, domain)
+            async with engine.connect() as connection:
+                drift = await connection.run_sync(_drift, domain)
+            assert drift == [], f"{domain}: the models differ from the migrations (add a revision): {drift}"
+        finally:
+            await engine.dispose()
+
+
+async def test_models_match_migrations_on_sqlite(tmp_path: Path) -> None:
+    """Every table change in the models has its alembic revision."""
+    await _assert_no_drift(f"sqlite+aiosqlite:///{tmp_path / 'drift.db'}")
+
+
+@pytest.mark.postgres
+async def test_models_match_migrations_on_postgresql() -> None:
+    from support import create_pg_database, drop_pg_database
+
+    url = await create_pg_database("jshealth_drift")
+    try:
+        await _assert_no_drift(url)
+    finally:
+        await drop_pg_database(url)

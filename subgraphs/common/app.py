@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy.orm import DeclarativeBase
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Route
 from strawberry.asgi import GraphQL
 
 from db.engine import make_engine, make_sessionmaker
@@ -42,6 +42,8 @@ class SubgraphDefinition:
     make_loaders: Callable[[async_sessionmaker[AsyncSession]], Any]
     seed: Callable[[AsyncSession, SeedOptions], Awaitable[None]]
     is_seeded: Callable[[AsyncSession], Awaitable[bool]]
+    # HTTP endpoints besides /graphql and /health (identity's authorization server), served next to them.
+    extra_routes: Callable[[Runtime], Sequence[BaseRoute]] | None = None
 
 
 class Runtime:
@@ -82,7 +84,7 @@ class _GraphQLApp(GraphQL[SubgraphContext[Any], None]):
         return self.runtime.context({k.lower(): v for k, v in request.headers.items()})
 
 
-def graphql_routes(runtime: Runtime, *, graphiql: bool = True) -> list[Route | Mount]:
+def graphql_routes(runtime: Runtime, *, graphiql: bool = True) -> list[BaseRoute]:
     async def health(_request: Request) -> Response:
         ok = await runtime.healthy()
         return JSONResponse(
@@ -91,7 +93,10 @@ def graphql_routes(runtime: Runtime, *, graphiql: bool = True) -> list[Route | M
         )
 
     # A Route, not a Mount: a Mount would redirect /graphql to /graphql/.
-    return [Route("/health", health), Route("/graphql", _GraphQLApp(runtime, graphiql=graphiql))]
+    routes: list[BaseRoute] = [Route("/health", health), Route("/graphql", _GraphQLApp(runtime, graphiql=graphiql))]
+    if runtime.definition.extra_routes is not None:
+        routes += runtime.definition.extra_routes(runtime)
+    return routes
 
 
 def bus_from_env(consumer: str) -> EventBus:

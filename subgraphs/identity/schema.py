@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import strawberry
 from sqlalchemy import select
+from strawberry.tools import merge_types
 
 from subgraphs.common.errors import bad_input
 from subgraphs.common.paging import Connection, PageRequest, keyset_page
 from subgraphs.common.regions import in_subtree
 from subgraphs.identity import models
+from subgraphs.identity.mapping import graphql as mapping_graphql
+from subgraphs.identity.security import graphql as security_graphql
 from subgraphs.identity.types import (
     Info,
     Organization,
@@ -21,7 +24,7 @@ from subgraphs.identity.types import (
 
 
 @strawberry.type
-class Query:
+class CoreQuery:
     @strawberry.field(description="One organisation by id.")
     async def organization(self, info: Info, id: strawberry.ID) -> Organization | None:
         return await organization_by_id(info, str(id))
@@ -92,4 +95,9 @@ class Query:
         return page
 
 
-schema = strawberry.federation.Schema(query=Query, types=[Organization, User, Person, Region])
+# Each part of identity brings its own root fields; they meet here.
+Query = merge_types("Query", (CoreQuery, *security_graphql.queries, *mapping_graphql.queries))
+_mutations: tuple[type, ...] = (*security_graphql.mutations, *mapping_graphql.mutations)
+Mutation = merge_types("Mutation", _mutations) if _mutations else None
+
+schema = strawberry.federation.Schema(query=Query, mutation=Mutation, types=[Organization, User, Person, Region])

@@ -7,7 +7,7 @@ subgraph URLs come from the supergraph's join__graph directives unless configure
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from router.auth import AuthenticationError, JwtSettings, JwtVerifier, bearer_token
 from router.authorization import AccessModel, PolicyError, load_policies
+from router.caller_token import CallerTokenClient, CallerTokenMinter
 from router.config import ConfigError, RouterConfig, check_against_supergraph, load_config, parse_rate
 from router.gateway import Authorization, Gateway
 from router.ratelimit import MemoryRateLimiter, RateLimitMiddleware, RedisRateLimiter
@@ -48,6 +49,29 @@ def rate_limiter(config: RouterConfig) -> MemoryRateLimiter | RedisRateLimiter |
     if settings.redis_url:
         return RedisRateLimiter(settings.redis_url, settings.prefix)
     return MemoryRateLimiter()
+
+
+ROUTER_JWKS_PATH = "/.well-known/router-jwks.json"
+
+
+def caller_token_minter(config: RouterConfig) -> CallerTokenMinter | None:
+    settings = config.caller_token
+    if not settings.enabled:
+        return None
+    if settings.key_file is None:
+        return CallerTokenMinter(lifetime_seconds=settings.lifetime_seconds)
+    try:
+        return CallerTokenMinter.from_pem(settings.key_file, lifetime_seconds=settings.lifetime_seconds)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"caller_token.key_file: {exc}") from exc
+
+
+def jwks_endpoint(minter: CallerTokenMinter) -> Callable[[Request], Awaitable[Response]]:
+    """The public key subgraphs verify caller tokens with."""
+    async def jwks(_request: Request) -> Response:
+        return JSONResponse(minter.jwks, headers={"cache-control": "public, max-age=300"})
+
+    return jwks
 
 
 def auth_guard(verifier: JwtVerifier, mode: str) -> Guard:
@@ -109,7 +133,8 @@ def build(config: RouterConfig) -> Starlette:
             timeouts[name] = settings.timeout_seconds
     forward = FORWARDED_HEADERS + tuple(h.lower() for h in config.forward_headers if h.lower() not in FORWARDED_HEADERS)
     http = HttpSubgraphClient(urls, forward_headers=forward, timeouts=timeouts)
-    protected = protect(http, config)
+    minter = caller_token_minter(config)
+    protected = protect(http if minter is None else CallerTokenClient(http, minter), config)
     # Deduplication outside the protection: requests sharing one fetch take one concurrency slot.
     client = DeduplicatingClient(protected)
     access = authorization(config)
@@ -157,6 +182,8 @@ def build(config: RouterConfig) -> Starlette:
                 await limiter.close()
 
     outer = Starlette(lifespan=lifespan)
+    if minter is not None:
+        outer.add_route(ROUTER_JWKS_PATH, jwks_endpoint(minter))
     outer.mount("/", inner)
     if limiter is not None:
         outer.add_middleware(

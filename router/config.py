@@ -9,6 +9,7 @@ environment overrides, validated at start with errors that name the setting.
     [rate_limit] per_client, per_ip, redis_url, prefix, trusted_proxy_hops
     [breaker]    failure_threshold, cool_down_seconds, half_open_probes, max_concurrency, queue_timeout_seconds
     [auth]       mode (off | optional | require), issuer, audience, jwks_url, algorithms, leeway_seconds, scope_claim
+    [caller_token] enabled, key_file (ES256 private key, PEM; shared by replicas), lifetime_seconds
     [authorization] enabled, mode (filter | reject), policies (a table: name = "package.module:function")
 
 Environment: ROUTER_<SECTION>_<KEY> (ROUTER_LIMITS_MAX_DEPTH=10, ROUTER_SERVER_DEV=false); the older
@@ -111,6 +112,15 @@ class AuthorizationConfig:
 
 
 @dataclass(frozen=True)
+class CallerTokenConfig:
+    """The token the router signs for each subgraph fetch (router/caller_token.py)."""
+
+    enabled: bool = True
+    key_file: str | None = None  # unset: a key made at start (one router; replicas must share a file)
+    lifetime_seconds: int = 60
+
+
+@dataclass(frozen=True)
 class BreakerConfig:
     """Subgraph protection: the circuit breaker, and the wait for a concurrency slot."""
 
@@ -132,11 +142,12 @@ class RouterConfig:
     breaker: BreakerConfig = BreakerConfig()
     auth: AuthConfig = AuthConfig()
     authorization: AuthorizationConfig = AuthorizationConfig()
+    caller_token: CallerTokenConfig = CallerTokenConfig()
 
 
 SECTIONS: dict[str, type] = {
     "server": ServerConfig, "limits": LimitsConfig, "rate_limit": RateLimitConfig, "breaker": BreakerConfig,
-    "auth": AuthConfig, "authorization": AuthorizationConfig,
+    "auth": AuthConfig, "authorization": AuthorizationConfig, "caller_token": CallerTokenConfig,
 }
 
 
@@ -232,7 +243,7 @@ def load_config(path: str | None = None, environ: Mapping[str, str] | None = Non
         subgraphs=subgraphs,
         forward_headers=_coerce(headers.get("forward", ()), "tuple[str, ...]", "headers.forward"),
         limits=sections["limits"], rate_limit=sections["rate_limit"], breaker=sections["breaker"],
-        auth=sections["auth"], authorization=sections["authorization"],
+        auth=sections["auth"], authorization=sections["authorization"], caller_token=sections["caller_token"],
     )
     return _apply_environment(config, environ)
 
@@ -267,6 +278,8 @@ def _apply_environment(config: RouterConfig, environ: Mapping[str, str]) -> Rout
     if config.authorization.mode not in ("filter", "reject"):
         raise ConfigError(f"authorization.mode: {config.authorization.mode!r} is not filter or reject")
     config.authorization.policy_references()
+    if not 1 <= config.caller_token.lifetime_seconds <= 300:
+        raise ConfigError("caller_token.lifetime_seconds: between 1 and 300 (a subgraph token lives briefly)")
     for setting in ("per_client", "per_ip"):
         rate = getattr(config.rate_limit, setting)
         if rate is not None:

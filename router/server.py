@@ -32,6 +32,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from router.auth import Claims
+from router.caller_token import CALLER
 from router.config import LimitsConfig, ServerConfig
 from router.gateway import GraphQLRequest, GraphQLResponse
 from router.graphiql import GRAPHIQL_HTML
@@ -260,6 +261,8 @@ def create_router_app(
             if refusal is not None:
                 return refusal
         claims = getattr(request.state, "claims", None)
+        # What subgraph clients read to sign the caller token; set on every request, never inherited.
+        CALLER.set(claims)
         if request.method == "GET":
             params = request.query_params
             graphql_request = _graphql_request(params.get("query"), params.get("variables"),

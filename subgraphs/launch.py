@@ -31,7 +31,8 @@ from bff.registry import CHANNELS
 from db.config import database_url, domain_url, is_sqlite
 from db.engine import make_engine
 from db.migrate import upgrade
-from router.app import protect
+from router.app import ROUTER_JWKS_PATH, jwks_endpoint, protect
+from router.caller_token import CallerTokenClient, CallerTokenMinter
 from router.compose import SubgraphSource, compose
 from router.config import RouterConfig
 from router.gateway import Gateway
@@ -40,6 +41,7 @@ from router.supergraph import Supergraph
 from router.transport import AsgiSubgraphClient, DeduplicatingClient
 from subgraphs.common.app import Runtime, SeedOptions, graphql_routes
 from subgraphs.common.bus import EventBus, InProcessBus
+from subgraphs.common.caller import CallerVerifier
 from subgraphs.registry import SUBGRAPHS, subgraph_sdl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,8 +92,12 @@ async def create_embedded_app(url: str | None = None, *, bus: EventBus | None = 
     runtimes = [Runtime(e.definition(), make_engine(e.name, url), bus) for e in SUBGRAPHS]
     subgraph_apps = {r.definition.name: Starlette(routes=graphql_routes(r)) for r in runtimes}
     supergraph = Supergraph(compose_supergraph())
+    # Subgraphs learn who calls from the caller token, in one process as between processes.
+    minter = CallerTokenMinter()
+    for runtime in runtimes:
+        runtime.caller_verifier = CallerVerifier(runtime.definition.name, jwks=minter.jwks)
     # The same protection as a router process: a crashing subgraph is cut off, not hammered.
-    client = DeduplicatingClient(protect(AsgiSubgraphClient(subgraph_apps), RouterConfig()))
+    client = DeduplicatingClient(protect(CallerTokenClient(AsgiSubgraphClient(subgraph_apps), minter), RouterConfig()))
     gateway = Gateway(supergraph, client)
     router = create_router_app(gateway)
 
@@ -112,9 +118,11 @@ async def create_embedded_app(url: str | None = None, *, bus: EventBus | None = 
                 await runtime.relay.stop()
             await bus.close()
             for runtime in runtimes:
+                if runtime.caller_verifier is not None:
+                    await runtime.caller_verifier.close()
                 await runtime.engine.dispose()
 
-    routes: list[Route | Mount] = [Route("/health", health)]
+    routes: list[Route | Mount] = [Route("/health", health), Route(ROUTER_JWKS_PATH, jwks_endpoint(minter))]
     routes += [Mount(f"/subgraphs/{name}", app) for name, app in subgraph_apps.items()]
     routes += [Mount(f"/bff/{channel.name}", channel.make_app()) for channel in CHANNELS]
     routes.append(Mount("/", router))
@@ -169,7 +177,8 @@ def stack_environment(url: str, redis_url: str) -> dict[str, str]:
 def start_stack(url: str, redis_url: str, *, host: str = "127.0.0.1", router_port: int = ROUTER_PORT,
                 ports: dict[str, int] | None = None, supergraph: Path = SCHEMA_PATH) -> list[subprocess.Popen[bytes]]:
     """Start the subgraph processes and the router; returns them once all answer /health."""
-    env = stack_environment(url, redis_url)
+    env = {**stack_environment(url, redis_url),
+           "ROUTER_JWKS_URL": f"http://{host}:{router_port}{ROUTER_JWKS_PATH}"}
     ports = ports or {e.name: e.port for e in SUBGRAPHS}
     processes: list[subprocess.Popen[bytes]] = []
     try:
@@ -181,6 +190,7 @@ def start_stack(url: str, redis_url: str, *, host: str = "127.0.0.1", router_por
         for entry, process in zip(SUBGRAPHS, processes, strict=True):
             _wait_healthy(f"http://{host}:{ports[entry.name]}/health", process)
         overrides = ",".join(f"{e.name}=http://{host}:{ports[e.name]}/graphql" for e in SUBGRAPHS)
+        # started before the router: they fetch its keys on the first caller token they see
         router_env = {**env, "ROUTER_SUPERGRAPH": str(supergraph), "ROUTER_SUBGRAPH_URLS": overrides}
         router = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "router.app:app", "--host", host,

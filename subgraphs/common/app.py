@@ -16,10 +16,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from db.engine import make_engine, make_sessionmaker
 from subgraphs.common.bus import EventBus, InProcessBus, RedisStreamBus
+from subgraphs.common.caller import Caller, CallerRejected, CallerVerifier
 from subgraphs.common.context import REQUEST_ID_HEADER, SubgraphContext
 from subgraphs.common.outbox import OutboxEventMixin, OutboxRelay
 
@@ -55,8 +57,10 @@ class Runtime:
         self.sessions = make_sessionmaker(engine)
         self.bus = bus
         self.relay = OutboxRelay(definition.name, self.sessions, definition.outbox, bus)
+        # Verifies the router's caller tokens; None: requests are taken as anonymous whatever they carry.
+        self.caller_verifier: CallerVerifier | None = None
 
-    def context(self, headers: dict[str, str] | None = None) -> SubgraphContext[Any]:
+    def context(self, headers: dict[str, str] | None = None, caller: Caller | None = None) -> SubgraphContext[Any]:
         headers = headers or {}
         return SubgraphContext(
             sessions=self.sessions,
@@ -64,6 +68,7 @@ class Runtime:
             bus=self.bus,
             request_id=headers.get(REQUEST_ID_HEADER),
             headers=headers,
+            caller=caller,
         )
 
     async def healthy(self) -> bool:
@@ -81,7 +86,31 @@ class _GraphQLApp(GraphQL[SubgraphContext[Any], None]):
         self.runtime = runtime
 
     async def get_context(self, request: Any, response: Any) -> SubgraphContext[Any]:
-        return self.runtime.context({k.lower(): v for k, v in request.headers.items()})
+        return self.runtime.context({k.lower(): v for k, v in request.headers.items()},
+                                    request.scope.get("state", {}).get("caller"))
+
+
+class _CallerCheck:
+    """Verifies the caller token before the GraphQL app runs; a bad token is refused with 401, so a
+    forged identity never reaches a resolver."""
+
+    def __init__(self, runtime: Runtime, app: ASGIApp) -> None:
+        self.runtime = runtime
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        verifier = self.runtime.caller_verifier
+        if verifier is not None and scope["type"] == "http":
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            try:
+                caller = await verifier.caller(headers)
+            except CallerRejected as exc:
+                error = {"message": exc.message, "extensions": {"code": "UNAUTHENTICATED"}}
+                response = JSONResponse({"errors": [error]}, status_code=exc.status)
+                await response(scope, receive, send)
+                return
+            scope.setdefault("state", {})["caller"] = caller
+        await self.app(scope, receive, send)
 
 
 def graphql_routes(runtime: Runtime, *, graphiql: bool = True) -> list[BaseRoute]:
@@ -93,7 +122,8 @@ def graphql_routes(runtime: Runtime, *, graphiql: bool = True) -> list[BaseRoute
         )
 
     # A Route, not a Mount: a Mount would redirect /graphql to /graphql/.
-    routes: list[BaseRoute] = [Route("/health", health), Route("/graphql", _GraphQLApp(runtime, graphiql=graphiql))]
+    graphql = _CallerCheck(runtime, _GraphQLApp(runtime, graphiql=graphiql))
+    routes: list[BaseRoute] = [Route("/health", health), Route("/graphql", graphql)]
     if runtime.definition.extra_routes is not None:
         routes += runtime.definition.extra_routes(runtime)
     return routes
@@ -110,6 +140,12 @@ def create_app(definition: SubgraphDefinition) -> Starlette:
     """A subgraph as its own process (stack mode): database from DATABASE_URL, bus from REDIS_URL."""
     engine = make_engine(definition.name)
     runtime = Runtime(definition, engine, bus_from_env(f"{definition.name}-{os.getpid()}"))
+    # In the stack the router's keys are at ROUTER_JWKS_URL; SUBGRAPH_REQUIRE_CALLER_TOKEN=1 refuses any
+    # request that did not come through the router.
+    if jwks_url := os.environ.get("ROUTER_JWKS_URL"):
+        runtime.caller_verifier = CallerVerifier(
+            definition.name, jwks_url=jwks_url,
+            required=os.environ.get("SUBGRAPH_REQUIRE_CALLER_TOKEN", "").lower() in ("1", "true", "yes"))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -120,6 +156,8 @@ def create_app(definition: SubgraphDefinition) -> Starlette:
         finally:
             await runtime.relay.stop()
             await runtime.bus.close()
+            if runtime.caller_verifier is not None:
+                await runtime.caller_verifier.close()
             await engine.dispose()
 
     app = Starlette(routes=graphql_routes(runtime), lifespan=lifespan)

@@ -10,6 +10,7 @@ from typing import Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from subgraphs.common.bus import EventBus
+from subgraphs.common.caller import Caller
 
 L = TypeVar("L")
 
@@ -23,6 +24,8 @@ class SubgraphContext(Generic[L]):
     bus: EventBus
     request_id: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # Verified from the router's caller token; None for an anonymous request.
+    caller: Caller | None = None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

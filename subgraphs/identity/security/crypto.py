@@ -7,6 +7,11 @@ blind index so that exact lookup works on encrypted values.
     cipher.decrypt(blob)                                      # "张三"
     cipher.blind_index("13800000000", "mobile")              # with the active version's index key
     cipher.blind_indexes("13800000000", "mobile")            # with every version in use (during rotation)
+    select(User).where(index_lookup(cipher, User.mobile_index, "13800000000", MOBILE_INDEX))
+
+A user's fields: `write_user_fields` encrypts a name and mobile into the row (ciphertext, blind index,
+key version; the legacy plaintext `display_name` cleared), `user_name` / `user_mobile` read them back
+whatever version wrote them. The blind-index kinds of the users table are NAME_INDEX and MOBILE_INDEX.
 
 Each key version holds a 16-byte SM4 key, a 32-byte MAC key and a 32-byte index key, all random, stored
 in `encryption_key` wrapped (encrypted and authenticated) under the master key; the master key comes from
@@ -27,15 +32,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.identity import models
 
 FORMAT = 1
+NAME_INDEX = "name"  # blind-index kinds of users.name_index and users.mobile_index
+MOBILE_INDEX = "mobile"
 MASTER_KEY_ENV = "JSHEALTH_MASTER_KEY"
 DEV_MASTER_KEY_FILE = Path("var/identity-master.key")
 
@@ -203,3 +211,31 @@ async def load_keyring(session: AsyncSession, master: MasterKey, *, create: bool
         return Keyring([first])
     return Keyring([master.unwrap(r.version, r.wrapped_key, r.status == "ACTIVE") for r in rows
                     if r.status in ("ACTIVE", "RETIRED")])
+
+
+def index_lookup(cipher: FieldCipher, column: ColumnElement[str | None] | Any, value: str, kind: str
+                 ) -> ColumnElement[bool]:
+    """`column` (a blind-index column) matches `value` under any key version in the keyring: exact
+    lookup that keeps working while a rotation re-encrypts the rows."""
+    return column.in_(cipher.blind_indexes(value, kind))
+
+
+def user_name(cipher: FieldCipher, user: models.User) -> str | None:
+    """The user's name: decrypted, or the legacy plaintext of a row not yet encrypted."""
+    if user.name_cipher is not None:
+        return cipher.decrypt(user.name_cipher)
+    return user.display_name
+
+
+def user_mobile(cipher: FieldCipher, user: models.User) -> str | None:
+    return cipher.decrypt(user.mobile_cipher) if user.mobile_cipher is not None else None
+
+
+def write_user_fields(cipher: FieldCipher, user: models.User, *, name: str | None, mobile: str | None) -> None:
+    """Encrypt the name and mobile (already normalised) into the row with the active key version."""
+    user.name_cipher = cipher.encrypt(name) if name is not None else None
+    user.name_index = cipher.blind_index(name, NAME_INDEX) if name is not None else None
+    user.mobile_cipher = cipher.encrypt(mobile) if mobile is not None else None
+    user.mobile_index = cipher.blind_index(mobile, MOBILE_INDEX) if mobile is not None else None
+    user.display_name = None
+    user.key_version = cipher.keyring.active.version

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from subgraphs.common.app import SubgraphDefinition, create_app
-from subgraphs.identity import models, seed
+from subgraphs.identity import models, oauth, seed
 from subgraphs.identity.loaders import Loaders
 from subgraphs.identity.schema import schema
 
@@ -17,6 +17,7 @@ definition = SubgraphDefinition(
     make_loaders=Loaders,
     seed=seed.seed,
     is_seeded=seed.is_seeded,
+    extra_routes=oauth.routes,  # the authorization server (OAuth 2.0 / OIDC, CAS): docs/identity.md
 )
 
 

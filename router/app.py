@@ -19,6 +19,7 @@ from router.authorization import AccessModel, PolicyError, load_policies
 from router.caller_token import CallerTokenClient, CallerTokenMinter
 from router.config import ConfigError, RouterConfig, check_against_supergraph, load_config, parse_rate
 from router.gateway import Authorization, Gateway
+from router.ipblock import IpBlocklist, http_source, ip_guard
 from router.ratelimit import MemoryRateLimiter, RateLimitMiddleware, RedisRateLimiter
 from router.reload import GatewayHolder, SupergraphWatcher
 from router.resilience import BreakerSettings, ProtectedClient
@@ -162,19 +163,37 @@ def build(config: RouterConfig) -> Starlette:
         except ValueError as exc:
             raise ConfigError(f"auth: {exc}") from exc
         guards = (auth_guard(verifier, config.auth.mode),)
-    inner = create_router_app(holder, config.server, config.limits, guards=guards,
-                              health_details=lambda: {"circuits": protected.breaker_states(),
-                                                      "supergraph": {"generation": holder.generation,
-                                                                     "reload_error": watcher.last_error}})
+    blocklist: IpBlocklist | None = None
+    if config.ip_blacklist.url is not None:
+        blocklist = IpBlocklist(http_source(config.ip_blacklist.url, minter),
+                                refresh_seconds=config.ip_blacklist.refresh_seconds)
+        # First: a blocked address gets nothing, not even a token check.
+        guards = (ip_guard(blocklist, trusted_proxy_hops=config.rate_limit.trusted_proxy_hops), *guards)
+
+    def health_details() -> dict[str, Any]:
+        details: dict[str, Any] = {"circuits": protected.breaker_states(),
+                                   "supergraph": {"generation": holder.generation, "reload_error": watcher.last_error}}
+        if blocklist is not None:
+            details["ip_blacklist"] = {"networks": len(blocklist.networks), "loaded": blocklist.loaded,
+                                       "error": blocklist.last_error}
+        return details
+
+    inner = create_router_app(holder, config.server, config.limits, guards=guards, health_details=health_details)
     limiter = rate_limiter(config)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         watcher.start()
+        if blocklist is not None:
+            # Not awaited here: identity verifies the router's token against this router's JWKS, which
+            # answers only once the router listens.
+            blocklist.start(initial_delay=0.2)
         try:
             yield
         finally:
             await watcher.stop()
+            if blocklist is not None:
+                await blocklist.stop()
             await client.close()
             if verifier is not None:
                 await verifier.close()

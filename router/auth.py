@@ -114,7 +114,7 @@ class JwtSettings:
     leeway_seconds: int = 60
     scope_claim: str = "scope"  # space-separated string or list of strings: "scope", "scp", "permissions"
     jwks_refresh_seconds: int = 300
-    jwks_min_refresh_seconds: int = 30  # an unknown kid triggers a refresh, at most this often
+    jwks_min_refresh_seconds: float = 30  # an unknown kid triggers a refresh, at most this often
     jwks_timeout_seconds: float = 5.0
 
     def __post_init__(self) -> None:

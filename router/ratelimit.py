@@ -218,16 +218,23 @@ def rate_limit_response(decision: Decision, message: str = "too many requests: r
                     headers={"retry-after": str(seconds)})
 
 
-def client_ip(request: Request, *, trusted_proxy_hops: int = 0) -> str | None:
+def peer_address(request: Request, *, trusted_proxy_hops: int = 0) -> str | None:
     """The client's address: the connection's peer, or, behind `trusted_proxy_hops` proxies that each append
     to X-Forwarded-For, the entry the outermost trusted proxy wrote (entries further left are the client's
-    own claims and are ignored). IPv6 addresses are limited as their /64 (one host's usual allocation)."""
+    own claims and are ignored)."""
     address = request.client.host if request.client else None
     if trusted_proxy_hops > 0:
         entries = [e.strip() for value in request.headers.getlist("x-forwarded-for") for e in value.split(",")]
         entries = [e for e in entries if e]
         if len(entries) >= trusted_proxy_hops:
             address = entries[-trusted_proxy_hops]
+    return address or None
+
+
+def client_ip(request: Request, *, trusted_proxy_hops: int = 0) -> str | None:
+    """`peer_address` as a rate-limit key: IPv6 addresses are limited as their /64 (one host's usual
+    allocation)."""
+    address = peer_address(request, trusted_proxy_hops=trusted_proxy_hops)
     if not address:
         return None
     try:

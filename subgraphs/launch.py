@@ -36,12 +36,14 @@ from router.caller_token import CallerTokenClient, CallerTokenMinter
 from router.compose import SubgraphSource, compose
 from router.config import RouterConfig
 from router.gateway import Gateway
+from router.ipblock import IpBlocklist, ip_guard
 from router.server import create_router_app
 from router.supergraph import Supergraph
 from router.transport import AsgiSubgraphClient, DeduplicatingClient
 from subgraphs.common.app import Runtime, SeedOptions, graphql_routes
 from subgraphs.common.bus import EventBus, InProcessBus
 from subgraphs.common.caller import CallerVerifier
+from subgraphs.identity.security.routes import IP_BLACKLIST_PATH, blacklist_networks
 from subgraphs.registry import SUBGRAPHS, subgraph_sdl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +101,9 @@ async def create_embedded_app(url: str | None = None, *, bus: EventBus | None = 
     # The same protection as a router process: a crashing subgraph is cut off, not hammered.
     client = DeduplicatingClient(protect(CallerTokenClient(AsgiSubgraphClient(subgraph_apps), minter), RouterConfig()))
     gateway = Gateway(supergraph, client)
-    router = create_router_app(gateway)
+    identity = next(r for r in runtimes if r.definition.name == "identity")
+    blocklist = IpBlocklist(lambda: blacklist_networks(identity), refresh_seconds=2.0)
+    router = create_router_app(gateway, guards=(ip_guard(blocklist),))
 
     async def health(_request: Request) -> Response:
         states = {r.definition.name: await r.healthy() for r in runtimes}
@@ -111,9 +115,12 @@ async def create_embedded_app(url: str | None = None, *, bus: EventBus | None = 
         await bus.start()
         for runtime in runtimes:
             runtime.relay.start()
+        await blocklist.refresh()
+        blocklist.start()
         try:
             yield
         finally:
+            await blocklist.stop()
             for runtime in runtimes:
                 await runtime.relay.stop()
             await bus.close()
@@ -128,6 +135,8 @@ async def create_embedded_app(url: str | None = None, *, bus: EventBus | None = 
     routes.append(Mount("/", router))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gateway = gateway
+    app.state.ip_blocklist = blocklist
+    app.state.caller_minter = minter
     app.state.runtimes = {r.definition.name: r for r in runtimes}
     return app
 
@@ -191,7 +200,8 @@ def start_stack(url: str, redis_url: str, *, host: str = "127.0.0.1", router_por
             _wait_healthy(f"http://{host}:{ports[entry.name]}/health", process)
         overrides = ",".join(f"{e.name}=http://{host}:{ports[e.name]}/graphql" for e in SUBGRAPHS)
         # started before the router: they fetch its keys on the first caller token they see
-        router_env = {**env, "ROUTER_SUPERGRAPH": str(supergraph), "ROUTER_SUBGRAPH_URLS": overrides}
+        router_env = {**env, "ROUTER_SUPERGRAPH": str(supergraph), "ROUTER_SUBGRAPH_URLS": overrides,
+                      "ROUTER_IP_BLACKLIST_URL": f"http://{host}:{ports['identity']}{IP_BLACKLIST_PATH}"}
         router = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "router.app:app", "--host", host,
              "--port", str(router_port), "--log-level", "warning", "--no-access-log"], env=router_env, cwd=ROOT)

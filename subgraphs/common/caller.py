@@ -74,7 +74,7 @@ class CallerVerifier:
         self._verifier = JwtVerifier(JwtSettings(
             issuer=ISSUER, audience=audience_of(subgraph), jwks_url=jwks_url,
             jwks=dict(jwks) if jwks is not None else None, algorithms=("ES256",), leeway_seconds=5,
-            jwks_min_refresh_seconds=5))
+            jwks_min_refresh_seconds=0.5))
         self._cache: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
         self._cache_size = cache_size
 

@@ -81,3 +81,9 @@ async def test_stack_answers_the_list_query_like_the_embedded_mode(
 
 def test_stack_health_lists_every_subgraph(http: httpx.Client) -> None:
     assert http.get("/health").json()["subgraphs"] == sorted(e.name for e in SUBGRAPHS)
+
+
+def test_stack_router_reads_the_ip_blacklist_from_identity_with_a_caller_token(http: httpx.Client) -> None:
+    # identity answers /security/ip-blacklist only to the router (caller token); the router loaded it.
+    blacklist = http.get("/health").json()["ip_blacklist"]
+    assert blacklist == {"networks": 0, "loaded": True, "error": None}

@@ -114,29 +114,42 @@ class _Run:
             deep_merge(self.result.data, data)
 
     async def _entities(self, node: FetchNode) -> None:
-        targets = [
-            (obj, path) for obj, path in collect(self.result.data, node.path)
-            if obj.get("__typename", node.parent_type) in node.type_filter
-        ]
+        parent_type = node.parent_type
+        type_filter = node.type_filter
+        override = node.typename_override
+        projectors: dict[str, _Projector | None] = {}
         representations: list[JSON] = []
-        index_of: dict[bytes, int] = {}
-        owners: list[list[tuple[JSON, list[str | int]]]] = []
-        for obj, path in targets:
-            typename = node.typename_override or obj.get("__typename") or node.parent_type
-            shape = node.requires.get(typename)
-            if shape is None:
+        index_of: dict[Any, int] = {}
+        # the objects each representation stands for, with their response paths (as links, made into
+        # lists only when an error needs one)
+        owners: list[list[tuple[JSON, _Link]]] = []
+        last_typename: Any = None
+        projector: _Projector | None = None
+        for obj, link in _targets(self.result.data, node.path):
+            seen = obj.get("__typename", parent_type)
+            if seen not in type_filter:
                 continue
-            representation = build_representation(obj, shape, typename)
-            if representation is not None:
-                representation["__typename"] = typename
-            if representation is None:
+            typename = override or seen or parent_type
+            if typename != last_typename or last_typename is None:
+                if typename in projectors:
+                    projector = projectors[typename]
+                else:
+                    shape = node.requires.get(typename)
+                    projector = projectors[typename] = None if shape is None else _Projector(shape, typename)
+                last_typename = typename
+            if projector is None:
                 continue
-            marker = orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
-            if marker not in index_of:
+            found = projector.project(obj)
+            if found is None:
+                continue
+            representation, marker = found
+            index = index_of.get(marker)
+            if index is None:
                 index_of[marker] = len(representations)
                 representations.append(representation)
-                owners.append([])
-            owners[index_of[marker]].append((obj, path))
+                owners.append([(obj, link)])
+            else:
+                owners[index].append((obj, link))
         if not representations:
             return
         variables = {"representations": representations, **self._variables(node)}
@@ -150,8 +163,68 @@ class _Run:
             return
         for index, entity in enumerate(entities[: len(owners)]):
             if isinstance(entity, dict):
-                for obj, _path in owners[index]:
+                for obj, _link in owners[index]:
                     deep_merge(obj, entity)
+
+
+_Link = tuple[Any, str | int] | None  # a response path as a linked list: (parent link, key); None = root
+
+
+def _path(link: _Link) -> list[str | int]:
+    path: list[str | int] = []
+    while link is not None:
+        link, key = link
+        path.append(key)
+    path.reverse()
+    return path
+
+
+class _Projector:
+    """Builds the representations of one entity type for one fetch, with the marker that tells equal
+    representations apart (equal markers: equal JSON, whatever the key order).
+
+    A flat shape (no sub-selections, distinct field names) is projected by a loop over its fields, and a
+    representation whose values are all strings is marked by the tuple of its values; anything else
+    goes through `build_representation` and is marked by its JSON with sorted keys."""
+
+    __slots__ = ("fields", "shape", "typename")
+
+    def __init__(self, shape: SubSelection, typename: str) -> None:
+        self.shape = shape
+        self.typename = typename
+        names = [sub.name for sub in shape.fields.values()]
+        flat = all(sub.selection is None for sub in shape.fields.values()) and len(set(names)) == len(names)
+        self.fields: list[tuple[str, str]] | None = [
+            (key, sub.name) for key, sub in shape.fields.items()
+        ] if flat and isinstance(typename, str) else None
+
+    def project(self, obj: JSON) -> tuple[JSON, Any] | None:
+        typename = self.typename
+        if self.fields is None:
+            built = build_representation(obj, self.shape, typename)
+            if built is None:
+                return None
+            built["__typename"] = typename
+            return built, orjson.dumps(built, option=orjson.OPT_SORT_KEYS)
+        representation: JSON = {}
+        marker: list[Any] = [typename]
+        strings = True
+        for key, name in self.fields:
+            value = obj.get(key)
+            if value is None:
+                if name != "__typename":
+                    return None
+                continue
+            representation[name] = value
+            if name != "__typename":
+                marker.append(value)
+                if value.__class__ is not str:
+                    strings = False
+        # where the projection put it, or last; always the type the fetch asks for
+        representation["__typename"] = typename
+        if strings:
+            return representation, tuple(marker)
+        return representation, orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
 
 
 def _skipped(directives: Sequence[DirectiveNode], values: Mapping[str, Any]) -> bool:
@@ -197,6 +270,25 @@ def collect(data: JSON, path: tuple[str, ...]) -> list[tuple[JSON, list[str | in
     return [(value, where) for value, where in current if isinstance(value, dict)]
 
 
+def _targets(data: JSON, path: tuple[str, ...]) -> list[tuple[JSON, _Link]]:
+    """`collect`, with the response paths as links."""
+    current: list[tuple[Any, _Link]] = [(data, None)]
+    for step in path:
+        following: list[tuple[Any, _Link]] = []
+        if step == LIST_MARK:
+            for value, where in current:
+                if isinstance(value, list):
+                    following += [(item, (where, i)) for i, item in enumerate(value) if item is not None]
+        else:
+            for value, where in current:
+                if isinstance(value, dict):
+                    inner = value.get(step)
+                    if inner is not None:
+                        following.append((inner, (where, step)))
+        current = following
+    return [(value, where) for value, where in current if isinstance(value, dict)]
+
+
 def build_representation(obj: JSON, shape: SubSelection, typename: str) -> JSON | None:
     representation = _project(obj, shape)
     if representation is None:
@@ -226,7 +318,9 @@ def _project(value: Any, shape: SubSelection) -> Any:
 def deep_merge(into: JSON, source: JSON) -> None:
     for key, value in source.items():
         existing = into.get(key)
-        if isinstance(existing, dict) and isinstance(value, dict):
+        if existing is None:
+            into[key] = value
+        elif isinstance(existing, dict) and isinstance(value, dict):
             deep_merge(existing, value)
         elif isinstance(existing, list) and isinstance(value, list) and len(existing) == len(value):
             for i, (mine, theirs) in enumerate(zip(existing, value, strict=True)):
@@ -248,13 +342,13 @@ def _tag(error: Any, graph: str) -> JSON:
     return tagged
 
 
-def _entity_error(error: Any, graph: str, owners: list[list[tuple[JSON, list[str | int]]]]) -> JSON:
+def _entity_error(error: Any, graph: str, owners: list[list[tuple[JSON, _Link]]]) -> JSON:
     tagged = _tag(error, graph)
     path = tagged.get("path")
     if isinstance(path, list) and len(path) >= 2 and path[0] == "_entities" and isinstance(path[1], int):
         index = path[1]
         if 0 <= index < len(owners) and owners[index]:
-            tagged["path"] = owners[index][0][1] + path[2:]
+            tagged["path"] = _path(owners[index][0][1]) + path[2:]
             return tagged
     tagged.pop("path", None)
     return tagged

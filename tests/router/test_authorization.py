@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+from fixture_subgraphs import FixtureSubgraph, fed2
 from joserfc import jwt
 from joserfc.jwk import ECKey, generate_key
 
-from fixture_subgraphs import FixtureSubgraph, fed2
 from router.app import check_policies
 from router.auth import Claims, JwtSettings, JwtVerifier
 from router.authorization import UNAUTHORIZED_FIELD_OR_TYPE, AccessContext, AccessModel, PolicyError, load_policies

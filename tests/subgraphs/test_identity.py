@@ -13,6 +13,7 @@ from subgraphs.common.regions import subtree_prefix
 from subgraphs.common.validators import is_valid_uscc
 from subgraphs.identity import models
 from subgraphs.identity.app import definition
+from subgraphs.identity.seed import seed_organizations
 
 PROVINCE_HC = "org-320000-hc"
 
@@ -55,10 +56,12 @@ async def test_organization_by_id(sqlite_runtime: Any) -> None:
     assert is_valid_uscc(org["creditCode"])
     assert org["region"] == {"code": "320000"}
     assert org["parent"] is None
-    assert 1 <= org["userCount"] <= 3
-    # The 13 city commissions report to the province.
-    assert len(org["children"]) == 13
-    assert {c["level"] for c in org["children"]} == {"CITY"}
+    # 1-3 staff accounts of the world, and the development admin.
+    assert 2 <= org["userCount"] <= 4
+    # The 13 city commissions report to the province, and so do the provincial institutions.
+    cities = [c for c in org["children"] if c["level"] == "CITY"]
+    assert len(cities) == 13 and {c["kind"] for c in cities} == {"HEALTH_COMMISSION"}
+    assert {c["level"] for c in org["children"]} == {"CITY", "PROVINCE"}
     assert all(c["parent"] == {"id": PROVINCE_HC} for c in org["children"])
     assert [c["id"] for c in org["children"]] == sorted(c["id"] for c in org["children"])
 
@@ -85,7 +88,7 @@ async def test_organizations_pages_follow_cursors(sqlite_runtime: Any) -> None:
 
 async def test_organizations_in_a_region_subtree(sqlite_runtime: Any) -> None:
     runtime = await runtime_of(sqlite_runtime)
-    world = organizations(TEST_SEED)
+    world = seed_organizations(TEST_SEED)
     query = """query($code: ID!, $after: String) {
                  organizations(regionCode: $code, first: 100, after: $after) {
                    nodes { id region { code } } pageInfo { hasNextPage endCursor } } }"""
@@ -126,7 +129,8 @@ async def test_users_of_an_organization(sqlite_runtime: Any) -> None:
     users = data["users"]["nodes"]
     assert len(users) == data["organization"]["userCount"]
     assert all(u["organization"] == {"id": PROVINCE_HC} for u in users)
-    assert all(u["username"].startswith("js_hc_") and u["id"] == f"usr-{u['username']}" for u in users)
+    assert all((u["username"].startswith("js_hc_") or u["username"] == "admin") and u["id"] == f"usr-{u['username']}"
+               for u in users)
     assert {u["status"] for u in users} <= {"NORMAL", "FROZEN", "CANCELLED"}
     assert not data["users"]["pageInfo"]["hasNextPage"]
 
@@ -262,4 +266,4 @@ async def test_seed_links_only_seeded_persons(sqlite_runtime: Any) -> None:
         codes = (await session.scalars(select(models.Organization.credit_code))).all()
     seeded = {person(TEST_SEED, i).uid for i in range(TEST_PERSONS)}
     assert linked and linked <= seeded
-    assert len(codes) == len(organizations(TEST_SEED)) and all(is_valid_uscc(c) for c in codes)
+    assert len(codes) == len(seed_organizations(TEST_SEED)) and all(is_valid_uscc(c) for c in codes)

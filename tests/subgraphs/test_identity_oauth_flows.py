@@ -540,10 +540,7 @@ async def test_identity_app_serves_the_endpoints() -> None:
     from starlette.routing import Route
 
     from subgraphs.common.app import graphql_routes
-    from subgraphs.identity import oauth
     from subgraphs.identity.app import definition
-
-    assert definition.extra_routes is oauth.routes
 
     class FakeRuntime:
         pass
@@ -552,7 +549,7 @@ async def test_identity_app_serves_the_endpoints() -> None:
     runtime.definition = definition
     paths = {r.path for r in graphql_routes(runtime) if isinstance(r, Route)}
     assert {"/graphql", "/.well-known/openid-configuration", "/.well-known/jwks.json", "/oauth/token",
-            "/cas/serviceValidate"} <= paths
+            "/cas/serviceValidate", "/security/ip-blacklist"} <= paths
 
 
 async def test_blacklisted_address_cannot_sign_in(world: World) -> None:

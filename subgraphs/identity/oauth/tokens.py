@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -28,11 +27,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.identity import models
+from subgraphs.identity.domain.access import effective_data_scope
 from subgraphs.identity.oauth import keys as signing
 from subgraphs.identity.oauth.config import MAX_ACCESS_TTL
 from subgraphs.identity.security.crypto import MasterKey
 
-DATA_SCOPE_ORDER = ("OWN_DEPT", "OWN_ORG", "CROSS_ORG", "ALL")  # narrowest first
 
 
 def token_hash(value: str) -> str:
@@ -69,24 +68,9 @@ async def roles_of(session: AsyncSession, user_id: str) -> list[str]:
 
 
 async def data_scope_of(session: AsyncSession, user_id: str) -> str | None:
-    """The widest DATA permission scope of the user's enabled roles (domain/access.py when it is there)."""
-    try:
-        access = importlib.import_module("subgraphs.identity.domain.access")
-    except ImportError:
-        access = None
-    if access is not None and hasattr(access, "effective_data_scope"):
-        value = await access.effective_data_scope(session, user_id)
-        return None if value is None else str(value)
-    scopes = set(await session.scalars(
-        select(models.Permission.data_scope)
-        .join(models.RolePermission, models.RolePermission.permission_id == models.Permission.id)
-        .join(models.Role, models.Role.id == models.RolePermission.role_id)
-        .join(models.UserRole, models.UserRole.role_id == models.Role.id)
-        .where(models.UserRole.user_id == user_id, models.Role.status == "ENABLED",
-               models.Permission.kind == "DATA", models.Permission.effective.is_(True),
-               models.Permission.data_scope.is_not(None))))
-    ranked = [s for s in DATA_SCOPE_ORDER if s in scopes]
-    return ranked[-1] if ranked else None
+    """The widest DATA permission scope of the user's enabled roles."""
+    value = await effective_data_scope(session, user_id)
+    return None if value is None else str(value)
 
 
 async def user_claims(session: AsyncSession, user: models.User) -> dict[str, Any]:

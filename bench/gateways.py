@@ -70,6 +70,9 @@ class Target:
 
 # --- supergraph ---------------------------------------------------------------------------------
 
+# The bench reads the graph without signing in, as the development modes do (subgraphs/common/scope.py).
+os.environ.setdefault("JSHEALTH_ANONYMOUS_SCOPE", "all")
+
 def with_subgraph_urls(supergraph_sdl: str, urls: dict[str, str]) -> str:
     """The supergraph with each named subgraph's @join__graph(url:) replaced (peers read only the file)."""
     seen: set[str] = set()

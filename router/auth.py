@@ -28,7 +28,7 @@ import binascii
 import json
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -221,8 +221,11 @@ class JwksCache:
         settings: JwtSettings,
         session: aiohttp.ClientSession | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        fetch: Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
     ) -> None:
         self.settings = settings
+        # In one process with the issuer (the embedded mode) the keys are read directly, not over HTTP.
+        self._fetch_override = fetch
         self._static = _import_key_set(settings.jwks, "auth: jwks") if settings.jwks is not None else KeySet([])
         self._fetched: KeySet | None = None
         self._fetched_at: float | None = None  # last successful fetch
@@ -299,6 +302,8 @@ class JwksCache:
 
     async def _fetch(self) -> KeySet:
         assert self.settings.jwks_url is not None
+        if self._fetch_override is not None:
+            return _import_key_set(await self._fetch_override(), f"JWKS from {self.settings.jwks_url}")
         if self._session is None:
             self._session = aiohttp.ClientSession()
         timeout = aiohttp.ClientTimeout(total=self.settings.jwks_timeout_seconds)
@@ -372,9 +377,10 @@ class JwtVerifier:
         session: aiohttp.ClientSession | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        jwks_fetch: Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
     ) -> None:
         self.settings = settings
-        self.jwks = JwksCache(settings, session, monotonic)
+        self.jwks = JwksCache(settings, session, monotonic, jwks_fetch)
         self._clock = clock
         self._allowed = frozenset(settings.algorithms)
         self._audiences = frozenset(settings.audiences)

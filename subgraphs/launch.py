@@ -21,6 +21,7 @@ import time
 import urllib.request
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -31,7 +32,8 @@ from bff.registry import CHANNELS
 from db.config import database_url, domain_url, is_sqlite
 from db.engine import make_engine
 from db.migrate import upgrade
-from router.app import ROUTER_JWKS_PATH, jwks_endpoint, protect
+from router.app import ROUTER_JWKS_PATH, auth_guard, jwks_endpoint, protect
+from router.auth import JwtSettings, JwtVerifier
 from router.caller_token import CallerTokenClient, CallerTokenMinter
 from router.compose import SubgraphSource, compose
 from router.config import RouterConfig
@@ -43,6 +45,8 @@ from router.transport import AsgiSubgraphClient, DeduplicatingClient
 from subgraphs.common.app import Runtime, SeedOptions, graphql_routes
 from subgraphs.common.bus import EventBus, InProcessBus
 from subgraphs.common.caller import CallerVerifier
+from subgraphs.common.scope import ANONYMOUS_SCOPE_ENV
+from subgraphs.identity.oauth.keys import published_jwks
 from subgraphs.identity.security.routes import IP_BLACKLIST_PATH, blacklist_networks
 from subgraphs.registry import SUBGRAPHS, subgraph_sdl
 
@@ -87,11 +91,18 @@ async def setup_databases(url: str, options: SeedOptions, *, log: bool = True) -
             await engine.dispose()
 
 
-async def create_embedded_app(url: str | None = None, *, bus: EventBus | None = None) -> Starlette:
-    """Five subgraphs and the router in one ASGI app; the router calls the subgraphs in-process."""
+async def create_embedded_app(url: str | None = None, *, bus: EventBus | None = None,
+                              public_url: str = "http://127.0.0.1:4000") -> Starlette:
+    """Five subgraphs and the router in one ASGI app; the router calls the subgraphs in-process.
+
+    `public_url` is where the app is reached; identity's authorization server issues tokens as
+    `<public_url>/subgraphs/identity` (unless IDENTITY_ISSUER says otherwise) and the router accepts them."""
     url = url or database_url()
     bus = bus or InProcessBus()
     runtimes = [Runtime(e.definition(), make_engine(e.name, url), bus) for e in SUBGRAPHS]
+    identity = next(r for r in runtimes if r.definition.name == "identity")
+    issuer = os.environ.get("IDENTITY_ISSUER") or f"{public_url.rstrip('/')}/subgraphs/identity"
+    identity.settings["IDENTITY_ISSUER"] = issuer
     subgraph_apps = {r.definition.name: Starlette(routes=graphql_routes(r)) for r in runtimes}
     supergraph = Supergraph(compose_supergraph())
     # Subgraphs learn who calls from the caller token, in one process as between processes.
@@ -101,9 +112,12 @@ async def create_embedded_app(url: str | None = None, *, bus: EventBus | None = 
     # The same protection as a router process: a crashing subgraph is cut off, not hammered.
     client = DeduplicatingClient(protect(CallerTokenClient(AsgiSubgraphClient(subgraph_apps), minter), RouterConfig()))
     gateway = Gateway(supergraph, client)
-    identity = next(r for r in runtimes if r.definition.name == "identity")
     blocklist = IpBlocklist(lambda: blacklist_networks(identity), refresh_seconds=2.0)
-    router = create_router_app(gateway, guards=(ip_guard(blocklist),))
+    # Tokens from identity are verified as in the stack, with its keys read in-process.
+    verifier = JwtVerifier(JwtSettings(issuer=issuer, audience=os.environ.get("IDENTITY_AUDIENCE", "jshealth-graph"),
+                                       jwks_url=f"{issuer}/.well-known/jwks.json"),
+                           jwks_fetch=lambda: identity_jwks(identity))
+    router = create_router_app(gateway, guards=(ip_guard(blocklist), auth_guard(verifier, "optional")))
 
     async def health(_request: Request) -> Response:
         states = {r.definition.name: await r.healthy() for r in runtimes}
@@ -121,6 +135,7 @@ async def create_embedded_app(url: str | None = None, *, bus: EventBus | None = 
             yield
         finally:
             await blocklist.stop()
+            await verifier.close()
             for runtime in runtimes:
                 await runtime.relay.stop()
             await bus.close()
@@ -141,29 +156,34 @@ async def create_embedded_app(url: str | None = None, *, bus: EventBus | None = 
     return app
 
 
-def print_banner(base: str, subgraph_urls: dict[str, str]) -> None:
+def print_banner(base: str, subgraph_urls: dict[str, str], issuer: str) -> None:
     lines = [
         "",
         "Jiangsu health cloud graph is up:",
         f"  router (GraphQL, GraphiQL in a browser)  {base}/graphql",
         f"  health                                   {base}/health",
+        f"  sign in (OAuth 2.0 / OIDC, CAS)          {issuer}/.well-known/openid-configuration",
     ]
     lines += [f"  subgraph {name:<12}                    {url}" for name, url in subgraph_urls.items()]
     lines.append("  channel BFFs                             " + (
         ", ".join(f"{base}/bff/{c.name}" for c in CHANNELS) or "none yet (each channel comes with its own issue)"))
+    if os.environ.get(ANONYMOUS_SCOPE_ENV) == "all":
+        lines.append("  development mode: anonymous callers see every region's records (JSHEALTH_ANONYMOUS_SCOPE=all)")
     print("\n".join(lines) + "\n", file=sys.stderr, flush=True)
 
 
 def run_embedded(args: argparse.Namespace) -> None:
     import uvicorn
 
+    os.environ.setdefault(ANONYMOUS_SCOPE_ENV, "all")  # a development mode: see subgraphs/common/scope.py
     url = database_url()
     if not is_sqlite(url):
         print(f"embedded mode on {domain_url('identity', url).render_as_string()} (DATABASE_URL)", file=sys.stderr)
     asyncio.run(setup_databases(url, SeedOptions(seed=args.seed, persons=args.persons, progress=True)))
-    app = asyncio.run(create_embedded_app(url))
     base = f"http://{args.host}:{args.port}"
-    print_banner(base, {e.name: f"{base}/subgraphs/{e.name}/graphql" for e in SUBGRAPHS})
+    app = asyncio.run(create_embedded_app(url, public_url=base))
+    print_banner(base, {e.name: f"{base}/subgraphs/{e.name}/graphql" for e in SUBGRAPHS},
+                 os.environ.get("IDENTITY_ISSUER") or f"{base}/subgraphs/identity")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 
@@ -179,6 +199,11 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 6
     raise RuntimeError(f"{url} did not become healthy within {timeout:.0f}s")
 
 
+async def identity_jwks(identity: Runtime) -> dict[str, Any]:
+    async with identity.sessions() as session:
+        return await published_jwks(session)
+
+
 def stack_environment(url: str, redis_url: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url}
 
@@ -186,9 +211,10 @@ def stack_environment(url: str, redis_url: str) -> dict[str, str]:
 def start_stack(url: str, redis_url: str, *, host: str = "127.0.0.1", router_port: int = ROUTER_PORT,
                 ports: dict[str, int] | None = None, supergraph: Path = SCHEMA_PATH) -> list[subprocess.Popen[bytes]]:
     """Start the subgraph processes and the router; returns them once all answer /health."""
-    env = {**stack_environment(url, redis_url),
-           "ROUTER_JWKS_URL": f"http://{host}:{router_port}{ROUTER_JWKS_PATH}"}
     ports = ports or {e.name: e.port for e in SUBGRAPHS}
+    issuer = os.environ.get("IDENTITY_ISSUER") or f"http://{host}:{ports['identity']}"
+    env = {**stack_environment(url, redis_url),
+           "ROUTER_JWKS_URL": f"http://{host}:{router_port}{ROUTER_JWKS_PATH}", "IDENTITY_ISSUER": issuer}
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for entry in SUBGRAPHS:
@@ -201,7 +227,11 @@ def start_stack(url: str, redis_url: str, *, host: str = "127.0.0.1", router_por
         overrides = ",".join(f"{e.name}=http://{host}:{ports[e.name]}/graphql" for e in SUBGRAPHS)
         # started before the router: they fetch its keys on the first caller token they see
         router_env = {**env, "ROUTER_SUPERGRAPH": str(supergraph), "ROUTER_SUBGRAPH_URLS": overrides,
-                      "ROUTER_IP_BLACKLIST_URL": f"http://{host}:{ports['identity']}{IP_BLACKLIST_PATH}"}
+                      "ROUTER_IP_BLACKLIST_URL": f"http://{host}:{ports['identity']}{IP_BLACKLIST_PATH}",
+                      # identity's tokens: optional (anonymous requests still answer), verified when sent
+                      "ROUTER_AUTH_MODE": os.environ.get("ROUTER_AUTH_MODE", "optional"),
+                      "ROUTER_AUTH_ISSUER": issuer, "ROUTER_AUTH_JWKS_URL": f"{issuer}/.well-known/jwks.json",
+                      "ROUTER_AUTH_AUDIENCE": os.environ.get("IDENTITY_AUDIENCE", "jshealth-graph")}
         router = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "router.app:app", "--host", host,
              "--port", str(router_port), "--log-level", "warning", "--no-access-log"], env=router_env, cwd=ROOT)
@@ -241,6 +271,7 @@ async def ensure_postgres_database(url: str) -> None:
 
 
 def run_stack(args: argparse.Namespace) -> None:
+    os.environ.setdefault(ANONYMOUS_SCOPE_ENV, "all")  # a development mode: see subgraphs/common/scope.py
     url = os.environ.get("DATABASE_URL", DEFAULT_STACK_DATABASE_URL)
     redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
     if is_sqlite(url):
@@ -248,7 +279,9 @@ def run_stack(args: argparse.Namespace) -> None:
     asyncio.run(ensure_postgres_database(url))
     asyncio.run(setup_databases(url, SeedOptions(seed=args.seed, persons=args.persons, progress=True)))
     processes = start_stack(url, redis_url)
-    print_banner(f"http://127.0.0.1:{ROUTER_PORT}", {e.name: e.url for e in SUBGRAPHS})
+    identity_url = next(e.url for e in SUBGRAPHS if e.name == "identity").removesuffix("/graphql")
+    print_banner(f"http://127.0.0.1:{ROUTER_PORT}", {e.name: e.url for e in SUBGRAPHS},
+                 os.environ.get("IDENTITY_ISSUER") or identity_url)
     stopping = False
 
     def stop(_signum: int, _frame: object) -> None:

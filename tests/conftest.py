@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,10 @@ import pytest
 from support import create_pg_database, drop_pg_database, make_runtime, require_redis
 
 from subgraphs.common.app import Runtime, SubgraphDefinition
+
+# The tests explore the graph without signing in, as the development modes do (subgraphs/common/scope.py);
+# the data-scope tests sign in and set their own.
+os.environ.setdefault("JSHEALTH_ANONYMOUS_SCOPE", "all")
 
 
 @pytest.fixture(scope="session")

@@ -59,6 +59,9 @@ class Runtime:
         self.relay = OutboxRelay(definition.name, self.sessions, definition.outbox, bus)
         # Verifies the router's caller tokens; None: requests are taken as anonymous whatever they carry.
         self.caller_verifier: CallerVerifier | None = None
+        # Settings the running mode gives this subgraph over its environment (the embedded launcher's
+        # public URLs, for instance), read as environment variables are.
+        self.settings: dict[str, str] = {}
 
     def context(self, headers: dict[str, str] | None = None, caller: Caller | None = None) -> SubgraphContext[Any]:
         headers = headers or {}

@@ -25,3 +25,7 @@ def domain_error(code: ErrorCode, message: str, **details: Any) -> GraphQLError:
 
 def bad_input(message: str, **details: Any) -> GraphQLError:
     return domain_error(ErrorCode.BAD_USER_INPUT, message, **details)
+
+
+def forbidden(message: str, **details: Any) -> GraphQLError:
+    return domain_error(ErrorCode.FORBIDDEN, message, **details)

@@ -8,25 +8,30 @@ from sqlalchemy import select
 from subgraphs.common.errors import bad_input
 from subgraphs.common.paging import Connection, PageRequest, keyset_page
 from subgraphs.common.regions import in_subtree
+from subgraphs.common.scope import region_scope
 from subgraphs.population import models
-from subgraphs.population.types import Info, Person, Region
+from subgraphs.population.types import Info, Person, Region, visible
 
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="One person by unified identity code.")
+    @strawberry.field(description="One person by unified identity code; null outside the caller's data scope.")
     async def person(self, info: Info, uid: strawberry.ID) -> Person | None:
         row = await info.context.loaders.person.load(str(uid))
-        return Person.from_row(row) if row else None
+        return Person.from_row(row) if row and visible(info, row) else None
 
-    @strawberry.field(description="Persons managed in a region and its whole subtree, in uid order.")
+    @strawberry.field(description="Persons managed in a region and its whole subtree, in uid order, within the "
+                      "caller's data scope (a region wholly outside it is refused with FORBIDDEN).")
     async def persons(
         self, info: Info, region_code: strawberry.ID, first: int = 20, after: str | None = None
     ) -> Connection[Person]:
+        scope = region_scope(info.context.caller)
+        scope.check_request(str(region_code))
         async with info.context.session() as session:
             return await keyset_page(
                 session,
-                select(models.Person).where(in_subtree(models.Person.management_region_code, str(region_code))),
+                select(models.Person).where(in_subtree(models.Person.management_region_code, str(region_code)),
+                                            scope.condition(models.Person.management_region_code)),
                 order_by=[models.Person.uid],
                 sort_key=lambda row: [row.uid],
                 to_node=Person.from_row,

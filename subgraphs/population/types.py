@@ -10,6 +10,7 @@ import strawberry
 
 from subgraphs.common.context import SubgraphContext
 from subgraphs.common.masking import mask_id_number, mask_phone
+from subgraphs.common.scope import region_scope
 from subgraphs.population import models
 from subgraphs.population.loaders import Loaders
 
@@ -66,6 +67,11 @@ class Region:
         return [Region.from_row(r) for r in await info.context.loaders.region_children.load(str(self.code))]
 
 
+def visible(info: Info, row: models.Person) -> bool:
+    """Whether the caller's data scope covers the person (by the region that manages the record)."""
+    return region_scope(info.context.caller).allows(row.management_region_code)
+
+
 async def _region(info: Info, code: str) -> Region | None:
     row = await info.context.loaders.region.load(code)
     return Region.from_row(row) if row else None
@@ -85,8 +91,9 @@ class Person:
 
     @classmethod
     async def resolve_reference(cls, info: Info, uid: strawberry.ID) -> Self | None:
+        # Reached through another subgraph's field (a licence's holder, say): the same scope applies.
         row = await info.context.loaders.person.load(str(uid))
-        return cls.from_row(row) if row else None
+        return cls.from_row(row) if row and visible(info, row) else None
 
     @strawberry.field(description="Resident ID number, masked (first 6 and last 4 digits shown).")
     def id_number(self) -> str:

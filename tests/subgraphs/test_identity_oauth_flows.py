@@ -547,6 +547,7 @@ async def test_identity_app_serves_the_endpoints() -> None:
 
     runtime: Any = FakeRuntime()
     runtime.definition = definition
+    runtime.settings = {}
     paths = {r.path for r in graphql_routes(runtime) if isinstance(r, Route)}
     assert {"/graphql", "/.well-known/openid-configuration", "/.well-known/jwks.json", "/oauth/token",
             "/cas/serviceValidate", "/security/ip-blacklist"} <= paths

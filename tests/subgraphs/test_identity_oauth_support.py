@@ -6,9 +6,6 @@ uvicorn on the tests' event loop, an injectable clock, and helpers that walk the
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import re
 import secrets
 import socket
 from collections.abc import AsyncIterator
@@ -16,11 +13,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
 import uvicorn
+from oauth_browser import (  # noqa: F401 - the flow helpers, re-exported for the OAuth tests
+    ALICE,
+    ALICE_PW,
+    PREFIX,
+    SPA,
+    SPA_REDIRECT,
+    authorize_url,
+    continue_of,
+    csrf_of,
+    exchange,
+    pkce_pair,
+    query_of,
+    sign_in_and_authorize,
+    submit_login,
+)
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -33,14 +44,10 @@ from subgraphs.identity.oauth.config import OAuthSettings
 from subgraphs.identity.security.crypto import MasterKey
 from subgraphs.identity.security.hashing import hash_password
 
-PREFIX = "/subgraphs/identity"
 ORG = "org-oauth-test"
-ALICE, ALICE_PW = "oauth.alice", "Alice#2026pw"
 BOB, BOB_PW = "oauth.bob", "Bob#2026pw!"
 CAROL, CAROL_PW = "oauth.carol", "Carol#2026pw"
 DAVE, DAVE_PW = "oauth.dave", "Dave#2026pw!"
-SPA = "portal-spa"
-SPA_REDIRECT = "http://app.test/cb"
 HIS, HIS_SECRET = "his-web", "his-secret-value-1"
 BATCH, BATCH_SECRET = "batch-sys", "batch-secret-value-1"
 FENCED, FENCED_SECRET = "fenced-sys", "fenced-secret-value-1"
@@ -186,80 +193,6 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
 
 
 # --- browser helpers ---------------------------------------------------------------------------------
-
-
-def pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
-
-
-def query_of(location: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, html
-    return found.group(1)
-
-
-def continue_of(html: str) -> str:
-    found = re.search(r'name="continue" value="([^"]+)"', html)
-    assert found, html
-    return found.group(1).replace("&amp;", "&")
-
-
-def authorize_url(client_id: str = SPA, redirect_uri: str = SPA_REDIRECT, *, challenge: str | None = None,
-                  scope: str = "openid profile graph:read", state: str = "st-1", nonce: str | None = "n-1",
-                  method: str | None = "S256", **extra: str) -> str:
-    params: dict[str, str] = {"client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
-                              "scope": scope, "state": state}
-    if nonce:
-        params["nonce"] = nonce
-    if challenge:
-        params["code_challenge"] = challenge
-        if method:
-            params["code_challenge_method"] = method
-    params.update(extra)
-    return f"{PREFIX}/oauth/authorize?{urlencode(params)}"
-
-
-async def submit_login(browser: httpx.AsyncClient, login_location: str, username: str, password: str
-                       ) -> httpx.Response:
-    """GET the sign-in page at `login_location`, then POST the credentials with its CSRF token."""
-    page = await browser.get(login_location)
-    assert page.status_code == 200, page.text
-    return await browser.post(f"{PREFIX}/oauth/login", data={
-        "username": username, "password": password, "csrf_token": csrf_of(page.text),
-        "continue": continue_of(page.text)})
-
-
-async def sign_in_and_authorize(browser: httpx.AsyncClient, url: str, username: str = ALICE,
-                                password: str = ALICE_PW) -> dict[str, str]:
-    """The whole browser side: authorize -> sign-in page -> credentials -> authorize -> redirect; the
-    redirect's query parameters (code, state, iss)."""
-    first = await browser.get(url)
-    assert first.status_code == 302, first.text
-    location = first.headers["location"]
-    if "/oauth/login" in location:
-        posted = await submit_login(browser, location, username, password)
-        assert posted.status_code == 303, posted.text
-        again = await browser.get(posted.headers["location"])
-        assert again.status_code == 302, again.text
-        location = again.headers["location"]
-    return query_of(location)
-
-
-async def exchange(browser: httpx.AsyncClient, code: str, verifier: str | None, *, client_id: str = SPA,
-                   redirect_uri: str = SPA_REDIRECT, auth: tuple[str, str] | None = None) -> httpx.Response:
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-    if verifier is not None:
-        data["code_verifier"] = verifier
-    if auth is None:
-        data["client_id"] = client_id
-        return await browser.post(f"{PREFIX}/oauth/token", data=data)
-    return await browser.post(f"{PREFIX}/oauth/token", data=data, auth=auth)
 
 
 async def user_tokens(world: World, username: str = ALICE, password: str = ALICE_PW,

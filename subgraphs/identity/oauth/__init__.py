@@ -11,6 +11,7 @@ See docs/identity.md for the endpoints and the choices where the tender is silen
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from starlette.routing import BaseRoute, Route
@@ -29,7 +30,7 @@ __all__ = ["OAuthServer", "OAuthSettings", "SsoPolicy", "routes"]
 def routes(runtime: Runtime, settings: OAuthSettings | None = None, master: MasterKey | None = None
            ) -> Sequence[BaseRoute]:
     """The endpoints; `master` defaults to crypto.master_key() (JSHEALTH_MASTER_KEY), read on first use."""
-    server = OAuthServer(runtime, settings or OAuthSettings.from_env(), master)
+    server = OAuthServer(runtime, settings or OAuthSettings.from_env({**os.environ, **runtime.settings}), master)
     endpoints = Endpoints(server)
     cas = Cas(server)
     channels = ChannelLogin(server, endpoints.login_form)

@@ -33,7 +33,6 @@ from subgraphs.identity.oauth.config import MAX_ACCESS_TTL
 from subgraphs.identity.security.crypto import MasterKey
 
 
-
 def token_hash(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 

@@ -3,32 +3,41 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.tools import merge_types
 
 from subgraphs.common.errors import bad_input
 from subgraphs.common.paging import Connection, PageRequest, keyset_page
 from subgraphs.common.regions import in_subtree
 from subgraphs.identity import models
+from subgraphs.identity.domain import exports, self_service, user_files
+from subgraphs.identity.domain import logs as log_pages
 from subgraphs.identity.domain import organizations as org_rules
 from subgraphs.identity.domain import roles as role_rules
-from subgraphs.identity.domain import user_files
 from subgraphs.identity.domain import users as user_rules
 from subgraphs.identity.domain.caller import caller_id
 from subgraphs.identity.domain.personal import cipher_of
+from subgraphs.identity.mapping import accounts as mapping_accounts
 from subgraphs.identity.mapping import graphql as mapping_graphql
 
 # One file format, row error and download type for every import and export of identity.
-from subgraphs.identity.mapping.types import ExportFile, FileFormat, ImportRowError
+from subgraphs.identity.mapping.types import AccountMapping, ExportFile, FileFormat, ImportRowError
 from subgraphs.identity.security import graphql as security_graphql
+from subgraphs.identity.security.passwords import REMINDER_DAYS, PasswordStatus
 from subgraphs.identity.types import (
     DataScope,
     Gender,
     Info,
+    LoginMethod,
+    LoginRecord,
+    LogInvolvement,
     MergeOrganizationsResult,
+    OperationLogEntry,
     Organization,
     OrganizationKind,
     OrganizationLevel,
@@ -93,6 +102,94 @@ async def _user_filter(
 async def _check_organization_filter(info: Info, organization_id: strawberry.ID | None) -> None:
     if organization_id is not None and await info.context.loaders.organization.load(str(organization_id)) is None:
         raise bad_input(f"No organisation has id {organization_id}.", argument="organizationId")
+
+
+def _role_filter(keyword: str | None, kind: RoleKind | None, status: RoleStatus | None) -> Any:
+    """The role list's filters (roles and exportRoles select the same roles)."""
+    stmt = select(models.Role)
+    if (word := _keyword(keyword)) is not None:
+        stmt = stmt.where(models.Role.code.contains(word, autoescape=True)
+                          | models.Role.name.contains(word, autoescape=True))
+    if kind is not None:
+        stmt = stmt.where(models.Role.kind == kind.name)
+    if status is not None:
+        stmt = stmt.where(models.Role.status == status.name)
+    return stmt
+
+
+# --- 个人中心 --------------------------------------------------------------------------------------
+
+
+@strawberry.enum(description="密码状态 under the password policy in force.")
+class PasswordState(Enum):
+    OK = strawberry.enum_value("OK", description="有效")
+    EXPIRING = strawberry.enum_value("EXPIRING", description=f"即将过期: within {REMINDER_DAYS} days (到期提醒).")
+    EXPIRED = strawberry.enum_value("EXPIRED", description="已过期: it must be changed.")
+    MUST_CHANGE = strawberry.enum_value(
+        "MUST_CHANGE", description="须修改: a temporary password (creation or an administrator's reset)."
+    )
+
+
+@strawberry.type(name="PasswordStatus", description="The signed-in user's password: expiry and the reminder.")
+class PasswordStatusInfo:
+    state: PasswordState
+    expires_at: datetime | None = strawberry.field(description="When the password expires under the policy.")
+    days_left: int | None = strawberry.field(description="Whole days until expiry, rounded up; 0 once expired.")
+    must_change: bool = strawberry.field(description="EXPIRED or MUST_CHANGE: change it before anything else.")
+    reminder: str | None = strawberry.field(description="The reminder to show (null when the password is OK).")
+
+    @classmethod
+    def of(cls, status: PasswordStatus) -> PasswordStatusInfo:
+        texts = {
+            "EXPIRING": f"密码将在{status.days_left}天后过期，请及时修改。",
+            "EXPIRED": "密码已过期，请立即修改。",
+            "MUST_CHANGE": "当前为临时密码，请修改密码。",
+        }
+        return cls(state=PasswordState(status.state), expires_at=status.expires_at, days_left=status.days_left,
+                    must_change=status.must_change, reminder=texts.get(status.state))
+
+
+@strawberry.type(description="个人中心: the signed-in user's own account, its third-party links and password status.")
+class PersonalCentre:
+    account: User = strawberry.field(
+        description="姓名, 所属机构, 角色, 账号状态, mustChangePassword ... of the signed-in user."
+    )
+    password_status: PasswordStatusInfo = strawberry.field(description="密码状态: expiry and the reminder.")
+
+    @strawberry.field(description="用户对照关系: the user's accounts in connected systems, by system code.")
+    async def account_mappings(self, info: Info, include_unlinked: bool = False) -> list[AccountMapping]:
+        stmt = mapping_accounts.mappings_query(user_id=str(self.account.id),
+                                               status=None if include_unlinked else "LINKED")
+        async with info.context.session() as session:
+            rows = (await session.scalars(stmt.order_by(models.AccountMapping.system_code))).all()
+        return [AccountMapping.from_row(r) for r in rows]
+
+
+async def _personal_centre(session: AsyncSession, row: models.User) -> PersonalCentre:
+    status = await self_service.password_status_of(session, row)
+    return PersonalCentre(account=User.from_row(row), password_status=PasswordStatusInfo.of(status))
+
+
+# --- 全系统权限汇总 --------------------------------------------------------------------------------
+
+
+@strawberry.type(description="全系统权限汇总: one system's card, its permissions by type and code.")
+class SystemPermissions:
+    system: str = strawberry.field(description="系统编码: `portal` or a connected system's code.")
+    system_name: str = strawberry.field(description="系统名称")
+    permissions: list[Permission]
+
+    @strawberry.field(description="数据权限 among `permissions`.")
+    def data_count(self) -> int:
+        return sum(p.kind is PermissionKind.DATA for p in self.permissions)
+
+    @strawberry.field(description="功能权限 among `permissions`.")
+    def function_count(self) -> int:
+        return sum(p.kind is PermissionKind.FUNCTION for p in self.permissions)
+
+    @strawberry.field(description="菜单权限 among `permissions`.")
+    def menu_count(self) -> int:
+        return sum(p.kind is PermissionKind.MENU for p in self.permissions)
 
 
 @strawberry.type
@@ -189,14 +286,7 @@ class CoreQuery:
         first: int = 20,
         after: str | None = None,
     ) -> Connection[Role]:
-        stmt = select(models.Role)
-        if (word := _keyword(keyword)) is not None:
-            stmt = stmt.where(models.Role.code.contains(word, autoescape=True)
-                              | models.Role.name.contains(word, autoescape=True))
-        if kind is not None:
-            stmt = stmt.where(models.Role.kind == kind.name)
-        if status is not None:
-            stmt = stmt.where(models.Role.status == status.name)
+        stmt = _role_filter(keyword, kind, status)
         async with info.context.session() as session:
             return await keyset_page(session, stmt, order_by=[models.Role.code.expression],
                                      sort_key=lambda row: [row.code], to_node=Role.from_row,
@@ -264,6 +354,95 @@ class CoreQuery:
         cipher = await cipher_of(info.context.sessions)
         async with info.context.session() as session:
             return _download(await user_files.export_users(session, cipher, stmt, format.name))
+
+    @strawberry.field(
+        description="机构树导出: columns 机构层级, 编码, 名称 (indented by depth), 负责人, depth-first in tree "
+        "order (sub-organisations in id order); the whole tree, or rootId's subtree. The same tree gives the "
+        "same bytes."
+    )
+    async def export_organization_tree(
+        self, info: Info, format: FileFormat = FileFormat.XLSX, root_id: strawberry.ID | None = None
+    ) -> ExportFile:
+        async with info.context.session() as session:
+            file = await exports.export_organization_tree(session, format.name,
+                                                          str(root_id) if root_id is not None else None)
+        return _download(file)
+
+    @strawberry.field(
+        description="角色导出: the roles the same filters as `roles` select, by code, columns 角色编码, 角色名称, "
+        "角色类型, 描述, 状态, 关联用户数, 权限 (the linked permissions' codes joined with 、; another system's "
+        "code as system/code)."
+    )
+    async def export_roles(
+        self, info: Info, format: FileFormat = FileFormat.XLSX, keyword: str | None = None,
+        kind: RoleKind | None = None, status: RoleStatus | None = None,
+    ) -> ExportFile:
+        stmt = _role_filter(keyword, kind, status)
+        async with info.context.session() as session:
+            return _download(await exports.export_roles(session, stmt, format.name))
+
+    @strawberry.field(
+        description="全系统权限汇总: permissions grouped by system, the groups in alphabetical (pinyin) order of "
+        "the system name, each group's permissions by type (data, function, menu) and code. Filters: system "
+        "code, permission type."
+    )
+    async def permission_summary(
+        self, info: Info, system: str | None = None, kind: PermissionKind | None = None
+    ) -> list[SystemPermissions]:
+        async with info.context.session() as session:
+            groups = await exports.permission_summary(session, system, kind.name if kind else None)
+        return [SystemPermissions(system=g.system, system_name=g.name,
+                                  permissions=[Permission.from_row(p) for p in g.permissions]) for g in groups]
+
+    @strawberry.field(
+        description="全系统权限汇总导出: the summary's rows in its order, columns 系统名称, 权限类型, 权限名称, "
+        "权限描述, 生效时间 (China time; 已生效 when effective since creation, 未生效 when switched off)."
+    )
+    async def export_permission_summary(
+        self, info: Info, format: FileFormat = FileFormat.XLSX, system: str | None = None,
+        kind: PermissionKind | None = None,
+    ) -> ExportFile:
+        async with info.context.session() as session:
+            return _download(await exports.export_permission_summary(session, format.name, system,
+                                                                     kind.name if kind else None))
+
+    @strawberry.field(description="个人中心 of the signed-in user (UNAUTHENTICATED without one).")
+    async def me(self, info: Info) -> PersonalCentre:
+        user_id = self_service.signed_in_user_id(info)
+        async with info.context.session() as session:
+            return await _personal_centre(session, await self_service.own_account(session, user_id))
+
+    @strawberry.field(
+        description="近30天登录记录 of the signed-in user, newest first; `from` earlier than 30 days ago is moved "
+        "up to it. Filters: time range, 登录方式, 登录状态 (success)."
+    )
+    async def my_login_records(
+        self, info: Info, from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None, method: LoginMethod | None = None, success: bool | None = None,
+        first: int = 20, after: str | None = None,
+    ) -> Connection[LoginRecord]:
+        user_id = self_service.signed_in_user_id(info)
+        async with info.context.session() as session:
+            return await log_pages.login_history(
+                session, user_id, LoginRecord.from_row, first=first, after=after, since=from_, until=to,
+                method=method.name if method else None, success=success,
+            )
+
+    @strawberry.field(
+        description="个人日志: the signed-in user's operation log, newest first (ACTOR: what the user did; "
+        "TARGET: what was done to the account)."
+    )
+    async def my_operation_log(
+        self, info: Info, involvement: LogInvolvement = LogInvolvement.ACTOR, first: int = 20,
+        after: str | None = None,
+    ) -> Connection[OperationLogEntry]:
+        user_id = self_service.signed_in_user_id(info)
+        async with info.context.session() as session:
+            if involvement is LogInvolvement.ACTOR:
+                return await log_pages.operation_log(session, OperationLogEntry.from_row, first=first, after=after,
+                                                     actor_id=user_id)
+            return await log_pages.operation_log(session, OperationLogEntry.from_row, first=first, after=after,
+                                                 target=("User", user_id))
 
 
 @strawberry.type(description="An import: either every row imported, or none and every problem listed.")
@@ -508,6 +687,31 @@ class CoreMutation:
             row = await role_rules.set_role_permissions(session, str(role_id), [str(p) for p in permission_ids],
                                                         caller_id(info))
         return Role.from_row(row)
+
+    @strawberry.mutation(
+        description="个人信息编辑: the signed-in user's mobile and e-mail, the only fields they may edit; an omitted "
+        "one stays, null or blank clears it. Logged (which fields, not the values)."
+    )
+    async def update_my_contact(
+        self, info: Info, mobile: str | None = strawberry.UNSET, email: str | None = strawberry.UNSET
+    ) -> PersonalCentre:
+        user_id = self_service.signed_in_user_id(info)
+        changes = {k: v for k, v in (("mobile", mobile), ("email", email)) if v is not strawberry.UNSET}
+        cipher = await cipher_of(info.context.sessions)
+        async with info.context.transaction() as session:
+            row = await self_service.update_contact(session, cipher, user_id, changes)
+            return await _personal_centre(session, row)
+
+    @strawberry.mutation(
+        description="修改密码: the current password must be right and the new one pass the password policy "
+        "(history and change interval included; each problem listed in extensions.problems). Clears "
+        "mustChangePassword."
+    )
+    async def change_my_password(self, info: Info, old_password: str, new_password: str) -> PersonalCentre:
+        user_id = self_service.signed_in_user_id(info)
+        async with info.context.transaction() as session:
+            row = await self_service.change_password(session, user_id, old_password, new_password)
+            return await _personal_centre(session, row)
 
     @strawberry.mutation(description="新增权限")
     async def create_permission(self, info: Info, input: CreatePermissionInput) -> Permission:

@@ -169,7 +169,8 @@ class ChannelLogin:
                 return await self._disabled(request, target)
             state = request.query_params.get("state")
             if (pending.get("channel") != row.channel or not state or not isinstance(pending.get("state"), str)
-                    or not hmac.compare_digest(pending["state"], state)
+                    or not hmac.compare_digest(pending["state"].encode("utf-8", "surrogateescape"),
+                                               state.encode("utf-8", "surrogateescape"))
                     or float(pending.get("exp", 0)) <= s.now().timestamp()):
                 return await self.login_form(request, target=target, status=400,
                                              error="登录请求已失效，请重试 / the sign-in request expired, try again")

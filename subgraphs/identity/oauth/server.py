@@ -189,7 +189,9 @@ class OAuthServer:
     def csrf_ok(request: Request, form: FormData) -> bool:
         cookie = request.cookies.get(CSRF_COOKIE) or ""
         submitted = form.get("csrf_token")
-        return bool(cookie) and isinstance(submitted, str) and hmac.compare_digest(cookie, submitted)
+        # As bytes: compare_digest refuses str with non-ASCII characters, which anyone can submit.
+        return bool(cookie) and isinstance(submitted, str) and hmac.compare_digest(
+            cookie.encode("utf-8", "surrogateescape"), submitted.encode("utf-8", "surrogateescape"))
 
     # --- continuation after sign-in ---------------------------------------------------------------
 

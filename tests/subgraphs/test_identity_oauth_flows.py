@@ -574,3 +574,15 @@ async def test_blacklisted_address_cannot_sign_in(world: World) -> None:
         async with world.runtime.sessions() as db:
             await db.execute(delete(models.IpBlacklistEntry).where(models.IpBlacklistEntry.id == "ipb-oauth-test"))
             await db.commit()
+
+
+async def test_nul_characters_are_refused_before_any_query(world: World) -> None:
+    """PostgreSQL cannot store NUL in text: such input is an invalid request, never a server error."""
+    async with world.browser() as browser:
+        token = await browser.post(f"{PREFIX}/oauth/token", data={"grant_type": "client_credentials",
+                                                                   "client_id": "batch\x00", "client_secret": "x"})
+        assert token.status_code == 400 and token.json()["error"] == "invalid_request"
+        cas = await browser.get(f"{PREFIX}/cas/serviceValidate", params={"service": "https://a", "ticket": "ST-\x00"})
+        assert cas.status_code == 400
+        login = await browser.post(f"{PREFIX}/oauth/login", data={"username": "a\x00", "password": "p"})
+        assert login.status_code == 400

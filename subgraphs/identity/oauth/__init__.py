@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from subgraphs.common.app import Runtime
@@ -34,7 +36,7 @@ def routes(runtime: Runtime, settings: OAuthSettings | None = None, master: Mast
     endpoints = Endpoints(server)
     cas = Cas(server)
     channels = ChannelLogin(server, endpoints.login_form)
-    return [
+    return [_refusing_nul(route) for route in [
         Route("/.well-known/openid-configuration", endpoints.discovery, methods=["GET"]),
         Route("/.well-known/oauth-authorization-server", endpoints.discovery, methods=["GET"]),
         Route("/.well-known/jwks.json", endpoints.jwks, methods=["GET"]),
@@ -55,4 +57,32 @@ def routes(runtime: Runtime, settings: OAuthSettings | None = None, master: Mast
         Route("/cas/serviceValidate", cas.service_validate, methods=["GET"]),
         Route("/cas/p3/serviceValidate", cas.p3_service_validate, methods=["GET"]),
         Route("/cas/logout", cas.logout, methods=["GET"]),
-    ]
+    ]]
+
+
+def _has_nul(raw: bytes) -> bool:
+    return b"\x00" in raw or b"%00" in raw
+
+
+# the browser-facing endpoints answer a bad request with a page; the others with an RFC 6749 error
+_PAGES = ("/oauth/authorize", "/oauth/login", "/oauth/password", "/oauth/channel/")
+_NUL_PAGE = ("<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>请求无效</title>"
+             "<p>The request contains characters that are not allowed.</p></html>")
+
+
+def _refusing_nul(route: Route) -> Route:
+    """A NUL character cannot be stored in PostgreSQL text: a request carrying one (in its query or its
+    form) is refused as invalid before it reaches a query, instead of failing there with a 500."""
+    endpoint = route.endpoint
+    page = route.path.startswith(_PAGES)
+
+    async def guarded(request: Request) -> Response:
+        if _has_nul(request.scope.get("query_string", b"")) or (
+                request.method == "POST" and _has_nul(await request.body())):
+            if page:
+                return HTMLResponse(_NUL_PAGE, status_code=400, headers={"cache-control": "no-store"})
+            return JSONResponse({"error": "invalid_request", "error_description": "NUL characters are not allowed"},
+                                status_code=400, headers={"cache-control": "no-store"})
+        return await endpoint(request)
+
+    return Route(route.path, guarded, methods=list(route.methods or ()), name=route.name)

@@ -301,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         print("taskset is not installed (util-linux): the bench pins each gateway to the same cores.", file=sys.stderr)
         return 2
 
+    from router.supergraph import without_access_control
     from subgraphs.launch import start_stack, stop_stack
 
     wanted = [n.strip() for n in args.only.split(",") if n.strip()]
@@ -311,7 +312,9 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="jshealth-bench-"))
     supergraph = workdir / "supergraph.graphql"
-    supergraph.write_text(with_subgraph_urls((ROOT / "schema.graphql").read_text(encoding="utf-8"), subgraph_urls),
+    # Apollo Gateway refuses supergraphs linking the authorization features; the bench's reads need none.
+    supergraph.write_text(without_access_control(with_subgraph_urls(
+        (ROOT / "schema.graphql").read_text(encoding="utf-8"), subgraph_urls)),
                           encoding="utf-8")
 
     targets: dict[str, Target] = {}

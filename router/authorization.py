@@ -40,6 +40,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLIncludeDirective,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNamedType,
@@ -47,6 +48,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    GraphQLSkipDirective,
     InlineFragmentNode,
     ListValueNode,
     Node,
@@ -58,6 +60,7 @@ from graphql import (
     StringValueNode,
     get_named_type,
 )
+from graphql.execution.values import VariableValues, get_directive_values
 
 from router.auth import Claims
 
@@ -246,6 +249,27 @@ class AccessModel:
 
 Path = tuple[str, ...]
 Guarded = FieldNode | InlineFragmentNode | FragmentSpreadNode
+Conditions = tuple[Guarded, ...]
+
+
+def _conditional(node: Guarded) -> bool:
+    return any(d.name.value in ("skip", "include") for d in node.directives or ())
+
+
+def _with(conditions: Conditions, node: Guarded) -> Conditions:
+    return (*conditions, node) if _conditional(node) else conditions
+
+
+def included(conditions: Conditions, variables: VariableValues | None) -> bool:
+    """Whether every @skip / @include on the way lets the element through, with these variable values."""
+    for node in conditions:
+        skip = get_directive_values(GraphQLSkipDirective, node, variables)
+        if skip and skip.get("if") is True:
+            return False
+        include = get_directive_values(GraphQLIncludeDirective, node, variables)
+        if include and include.get("if") is False:
+            return False
+    return True
 
 
 @dataclass
@@ -254,17 +278,18 @@ class GuardedSites:
 
     rules: dict[int, Rule] = field(default_factory=dict)
     nodes: dict[int, Guarded] = field(default_factory=dict)
-    paths: dict[int, list[Path]] = field(default_factory=dict)
+    # each query path with the nodes on the way that carry @skip / @include (decided per request)
+    paths: dict[int, list[tuple[Path, Conditions]]] = field(default_factory=dict)
     # filtered operations by the set of denied node ids (a handful per operation: one per kind of caller)
     filtered: dict[frozenset[int], FilteredOperation] = field(default_factory=dict)
 
-    def add(self, node: Guarded, rule: Rule, path: Path) -> None:
+    def add(self, node: Guarded, rule: Rule, path: Path, conditions: Conditions) -> None:
         key = id(node)
         self.rules[key] = rule
         self.nodes[key] = node
         paths = self.paths.setdefault(key, [])
-        if len(paths) < MAX_PATHS_PER_ELEMENT and path not in paths:
-            paths.append(path)
+        if len(paths) < MAX_PATHS_PER_ELEMENT and (path, conditions) not in paths:
+            paths.append((path, conditions))
 
 
 def _list_markers(type_: GraphQLOutputType) -> Path:
@@ -289,7 +314,8 @@ def find_sites(model: AccessModel, schema: GraphQLSchema, operation: OperationDe
     # A fragment reached again at a path already seen adds nothing: one visit per (fragment, path).
     budget = [10_000]
 
-    def walk(selection_set: SelectionSetNode, parent: GraphQLNamedType, path: Path, stack: tuple[str, ...]) -> None:
+    def walk(selection_set: SelectionSetNode, parent: GraphQLNamedType, path: Path, stack: tuple[str, ...],
+             conditions: Conditions) -> None:
         for selection in selection_set.selections:
             budget[0] -= 1
             if budget[0] < 0:
@@ -305,18 +331,20 @@ def find_sites(model: AccessModel, schema: GraphQLSchema, operation: OperationDe
                 key = selection.alias.value if selection.alias else name
                 here = (*path, key)
                 rule = model.field_rule(schema, parent, name, returns)
+                on_the_way = _with(conditions, selection)
                 if rule:
-                    sites.add(selection, rule, here)
+                    sites.add(selection, rule, here, on_the_way)
                 if selection.selection_set is not None:
-                    walk(selection.selection_set, returns, here + _list_markers(definition.type), stack)
+                    walk(selection.selection_set, returns, here + _list_markers(definition.type), stack, on_the_way)
             elif isinstance(selection, InlineFragmentNode):
                 condition = schema.get_type(selection.type_condition.name.value) if selection.type_condition \
                     else parent
                 if condition is None:
                     continue
+                on_the_way = _with(conditions, selection)
                 if condition is not parent and (rule := model.type_rules.get(condition.name, ())):
-                    sites.add(selection, rule, path)
-                walk(selection.selection_set, condition, path, stack)
+                    sites.add(selection, rule, path, on_the_way)
+                walk(selection.selection_set, condition, path, stack, on_the_way)
             elif isinstance(selection, FragmentSpreadNode):
                 fragment = fragments.get(selection.name.value)
                 if fragment is None or fragment.name.value in stack:
@@ -324,19 +352,28 @@ def find_sites(model: AccessModel, schema: GraphQLSchema, operation: OperationDe
                 condition = schema.get_type(fragment.type_condition.name.value)
                 if condition is None:
                     continue
+                on_the_way = _with(conditions, selection)
                 if condition is not parent and (rule := model.type_rules.get(condition.name, ())):
-                    sites.add(selection, rule, path)
-                walk(fragment.selection_set, condition, path, (*stack, fragment.name.value))
+                    sites.add(selection, rule, path, on_the_way)
+                walk(fragment.selection_set, condition, path, (*stack, fragment.name.value), on_the_way)
 
-    walk(operation.selection_set, root, (), ())
+    walk(operation.selection_set, root, (), (), ())
     return sites if sites.rules else None
 
 
 # deciding, per request --------------------------------------------------------------------------------
 
 
-async def decide(sites: GuardedSites, context: AccessContext, policies: Mapping[str, Policy]) -> frozenset[int]:
-    """The ids of the guarded nodes this request may not see."""
+@dataclass(frozen=True)
+class Decision:
+    denied: frozenset[int]  # the guarded nodes this request may not see
+    errors: list[dict[str, Any]]  # one per denied element and query path the request includes
+
+
+async def decide(sites: GuardedSites, context: AccessContext, policies: Mapping[str, Policy],
+                 variables: VariableValues | None = None) -> Decision:
+    """What this request may not see. An element that @skip / @include leave out (with these variable
+    values) is not asked for, so it is neither denied nor reported."""
     verdicts: dict[str, bool] = {}
 
     async def policy(name: str) -> bool:
@@ -368,12 +405,18 @@ async def decide(sites: GuardedSites, context: AccessContext, policies: Mapping[
 
     outcome: dict[Rule, bool] = {}
     denied = []
+    errors: list[dict[str, Any]] = []
     for key, rule in sites.rules.items():
+        asked = [path for path, conditions in sites.paths[key] if not conditions or included(conditions, variables)]
+        if not asked:
+            continue
         if rule not in outcome:
             outcome[rule] = all([await holds(requirement) for requirement in rule])
         if not outcome[rule]:
             denied.append(key)
-    return frozenset(denied)
+            errors += [{"message": UNAUTHORIZED_MESSAGE, "path": list(path),
+                        "extensions": {"code": UNAUTHORIZED_FIELD_OR_TYPE}} for path in asked]
+    return Decision(frozenset(denied), errors[:MAX_ERRORS])
 
 
 # filtering the operation ------------------------------------------------------------------------------
@@ -382,10 +425,9 @@ async def decide(sites: GuardedSites, context: AccessContext, policies: Mapping[
 @dataclass
 class FilteredOperation:
     """The operation without what the request may not see: the document to plan (None when nothing is
-    left to fetch), the errors to report, and the original field nodes whose value is to be null."""
+    left to fetch) and the original field nodes whose value is to be null."""
 
     document: DocumentNode | None
-    errors: list[dict[str, Any]]
     nulled: frozenset[int]
 
 
@@ -481,17 +523,10 @@ def filter_operation(document: DocumentNode, operation: OperationDefinitionNode,
                                    else _replace(definition, selection_set=inner))
         else:
             new_definitions.append(definition)
-    errors: list[dict[str, Any]] = []
-    for key in sites.rules:
-        if key in denied:
-            for path in sites.paths[key]:
-                if len(errors) < MAX_ERRORS:
-                    errors.append({"message": UNAUTHORIZED_MESSAGE, "path": list(path),
-                                   "extensions": {"code": UNAUTHORIZED_FIELD_OR_TYPE}})
     filtered_document = None
     if operation_left:
         filtered_document = _replace(document, definitions=tuple(_unused_fragments_dropped(new_definitions)))
-    result = FilteredOperation(filtered_document, errors, frozenset(nulled))
+    result = FilteredOperation(filtered_document, frozenset(nulled))
     if len(sites.filtered) >= MAX_FILTERED:
         sites.filtered.pop(next(iter(sites.filtered)))
     sites.filtered[denied] = result

@@ -20,7 +20,7 @@ from graphql import (
     print_ast,
     validate,
 )
-from graphql.execution.values import get_variable_values
+from graphql.execution.values import VariableValues, get_variable_values
 
 from router.auth import Claims
 from router.authorization import AccessContext, AccessModel, GuardedSites, Policy, decide, filter_operation, find_sites
@@ -204,7 +204,7 @@ class Gateway:
         plan: QueryPlan | None = prepared.plan
         if prepared.plan.introspection and not self.introspection:
             return error_response("introspection is disabled on this router", "INTROSPECTION_DISABLED")
-        filtered = await self._authorize(prepared, request, headers, labels)
+        filtered = await self._authorize(prepared, request, headers, labels, coerced)
         if isinstance(filtered, GraphQLResponse):
             return filtered
         if filtered is not None:
@@ -233,18 +233,20 @@ class Gateway:
 
     async def _authorize(
         self, prepared: _Prepared, request: GraphQLRequest, headers: Mapping[str, str], labels: frozenset[str],
+        variables: VariableValues,
     ) -> _Authorized | GraphQLResponse | None:
         """None when the request may see the whole operation; otherwise what it runs instead (or, in
         reject mode, the refusal)."""
         sites = prepared.sites
         if sites is None:
             return None
-        denied = await decide(sites, AccessContext(request.claims, headers), self.authorization.policies)
+        decision = await decide(sites, AccessContext(request.claims, headers), self.authorization.policies, variables)
+        denied = decision.denied
         if not denied:
             return None
         filtered = filter_operation(prepared.document, prepared.operation, prepared.fragments, sites, denied)
         if self.authorization.reject:
-            return GraphQLResponse(body={"errors": filtered.errors}, request_error=True)
+            return GraphQLResponse(body={"errors": decision.errors}, request_error=True)
         plans = prepared.filtered_plans
         plan_key = (denied, labels & self.supergraph.override_labels)
         if plan_key not in plans:
@@ -255,7 +257,7 @@ class Gateway:
                     filtered.document, None, plan_key[1])
             except PlanningError as exc:
                 return error_response(f"the router could not plan this operation: {exc}", "QUERY_PLANNING_FAILED")
-        return _Authorized(plans[plan_key], filtered.errors, filtered.nulled)
+        return _Authorized(plans[plan_key], decision.errors, filtered.nulled)
 
 
 def _remember(cache: OrderedDict[Any, _Prepared], key: Any, prepared: _Prepared, size: int) -> None:

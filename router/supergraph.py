@@ -24,6 +24,7 @@ from graphql import (
     NamedTypeNode,
     ObjectTypeDefinitionNode,
     ObjectValueNode,
+    ScalarTypeDefinitionNode,
     SchemaDefinitionNode,
     SelectionSetNode,
     StringValueNode,
@@ -383,3 +384,37 @@ def load_supergraph(paths: Iterable[str] | str) -> Supergraph:
 
 
 __all__ = ["DocumentNode", "FieldSource", "Graph", "Key", "Supergraph", "SupergraphError", "TypeModel"]
+
+
+ACCESS_CONTROL_SPECS = ("https://specs.apollo.dev/authenticated/", "https://specs.apollo.dev/requiresScopes/",
+                        "https://specs.apollo.dev/policy/")
+
+
+def without_access_control(sdl: str) -> str:
+    """The same supergraph without @authenticated, @requiresScopes and @policy (their @link, definitions,
+    scalars and uses), for gateways that refuse to load a supergraph linking features `for: SECURITY` they
+    do not implement (Apollo Gateway does: UNSUPPORTED_LINKED_FEATURE). Used to run peers in tests and the
+    bench; such a peer then enforces none of them."""
+    from graphql import REMOVE, Visitor, print_ast, visit
+
+    from router.authorization import linked_names
+
+    document = parse(sdl)
+    names = set(linked_names(document))
+    prefixes = tuple(f"{local}__" for local in names)
+
+    class Strip(Visitor):
+        def enter_directive(self, node: DirectiveNode, *_args: object) -> object:
+            if node.name.value in names:
+                return REMOVE
+            if node.name.value == "link" and str(_argument(node, "url") or "").startswith(ACCESS_CONTROL_SPECS):
+                return REMOVE
+            return None
+
+        def enter_directive_definition(self, node: DirectiveDefinitionNode, *_args: object) -> object:
+            return REMOVE if node.name.value in names else None
+
+        def enter_scalar_type_definition(self, node: ScalarTypeDefinitionNode, *_args: object) -> object:
+            return REMOVE if node.name.value.startswith(prefixes) else None
+
+    return print_ast(visit(document, Strip()))

@@ -316,3 +316,14 @@ async def test_over_http_with_a_verified_token() -> None:
     assert signed == {"data": {"users": [{"email": "ann@example.test"}, {"email": "bo@example.test"}]}}
     assert batch.json() == [signed, signed]
     await verifier.close()
+
+
+async def test_elements_left_out_by_skip_or_include_are_not_reported() -> None:
+    router, _client = gateway()
+    query = "query($show: Boolean!) { health me @include(if: $show) { name } users { name email @skip(if: $show) } }"
+    hidden = await router.run(GraphQLRequest(query, {"show": False}), {})
+    assert denied_paths(hidden.body) == [["users", "@", "email"]] and hidden.body["data"]["health"] == "ok"
+    shown = await router.run(GraphQLRequest(query, {"show": True}), {})
+    assert denied_paths(shown.body) == [["me"]]
+    literal = await router.run(GraphQLRequest("{ health me @include(if: false) { name } }"), {})
+    assert literal.body == {"data": {"health": "ok"}}

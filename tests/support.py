@@ -14,6 +14,7 @@ from db.engine import make_engine
 from db.migrate import upgrade
 from subgraphs.common.app import Runtime, SeedOptions, SubgraphDefinition
 from subgraphs.common.bus import InProcessBus
+from subgraphs.common.caller import Caller
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TEST_SEED = 20260101
@@ -42,9 +43,12 @@ async def make_runtime(
     return runtime
 
 
-async def execute(runtime: Runtime, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run a query on a subgraph's schema in-process; fail the test on GraphQL errors."""
-    result = await runtime.definition.schema.execute(query, variable_values=variables, context_value=runtime.context())
+async def execute(runtime: Runtime, query: str, variables: dict[str, Any] | None = None, *,
+                  caller: Caller | None = None) -> dict[str, Any]:
+    """Run a query on a subgraph's schema in-process (as `caller`, anonymous by default); fail the test on
+    GraphQL errors."""
+    result = await runtime.definition.schema.execute(query, variable_values=variables,
+                                                     context_value=runtime.context(caller=caller))
     assert result.errors is None, result.errors
     assert result.data is not None
     return result.data
@@ -100,10 +104,12 @@ async def require_redis() -> str:
     return REDIS_URL
 
 
-async def errors_of(runtime: Runtime, query: str, variables: dict[str, Any] | None = None) -> list[Any]:
-    """Run a query that must fail on a subgraph's schema in-process; its GraphQL errors."""
+async def errors_of(runtime: Runtime, query: str, variables: dict[str, Any] | None = None, *,
+                    caller: Caller | None = None) -> list[Any]:
+    """Run a query that must fail on a subgraph's schema in-process (as `caller`, anonymous by default);
+    its GraphQL errors."""
     result = await runtime.definition.schema.execute(
-        query, variable_values=variables, context_value=runtime.context()
+        query, variable_values=variables, context_value=runtime.context(caller=caller)
     )
     assert result.errors, "expected the query to fail"
     return list(result.errors)

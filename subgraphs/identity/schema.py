@@ -15,7 +15,7 @@ from subgraphs.common.errors import bad_input
 from subgraphs.common.paging import Connection, PageRequest, keyset_page
 from subgraphs.common.regions import in_subtree
 from subgraphs.identity import models
-from subgraphs.identity.domain import exports, self_service, user_files
+from subgraphs.identity.domain import exports, guard, self_service, user_files
 from subgraphs.identity.domain import logs as log_pages
 from subgraphs.identity.domain import organizations as org_rules
 from subgraphs.identity.domain import roles as role_rules
@@ -30,6 +30,7 @@ from subgraphs.identity.mapping.types import AccountMapping, ExportFile, FileFor
 from subgraphs.identity.security import graphql as security_graphql
 from subgraphs.identity.security.passwords import REMINDER_DAYS, PasswordStatus
 from subgraphs.identity.types import (
+    SIGNED_IN,
     DataScope,
     Gender,
     Info,
@@ -115,6 +116,24 @@ def _role_filter(keyword: str | None, kind: RoleKind | None, status: RoleStatus 
     if status is not None:
         stmt = stmt.where(models.Role.status == status.name)
     return stmt
+
+
+async def _guard_user_update(info: Info, user_id: str, input: UpdateUserInput) -> None:
+    """An administrator of the user's organisation, and of the one it moves to; roles it may give."""
+    await guard.require_user_admin(info, user_id)
+    if input.organization_id:
+        await guard.require_admin(info, organization_id=str(input.organization_id))
+    if input.role_ids:
+        await guard.require_grantable(info, [str(r) for r in input.role_ids])
+
+
+async def _guard_organization_update(info: Info, organization_id: str, input: UpdateOrganizationInput) -> None:
+    """An administrator of the organisation, of its new parent and of its new region."""
+    await guard.require_admin(
+        info, organization_id=organization_id,
+        organization_ids=[str(input.parent_id)] if input.parent_id else (),
+        region_code=str(input.region_code) if input.region_code else None,
+    )
 
 
 # --- 个人中心 --------------------------------------------------------------------------------------
@@ -243,15 +262,22 @@ class CoreQuery:
                                           .order_by(models.Organization.id))).all()
         return [Organization.from_row(r) for r in rows]
 
-    @strawberry.field(description="One user by id.")
+    @strawberry.field(
+        description="One user by id: an administrator within reach, or the user themself.",
+        directives=SIGNED_IN,
+    )
     async def user(self, info: Info, id: strawberry.ID) -> User | None:
+        guard.signed_in_caller(info)
         row = await info.context.loaders.user.load(str(id))
-        return User.from_row(row) if row else None
+        if row is None or not await guard.may_read_user(info, row.id, row.organization_id):
+            return None
+        return User.from_row(row)
 
     @strawberry.field(
         description="Users in id order. organizationId keeps the users of that organisation, and with "
         "includeDescendants those of all its sub-organisations too; keyword matches usernames fuzzily and "
-        "names and mobile numbers exactly (they are stored encrypted)."
+        "names and mobile numbers exactly (they are stored encrypted).",
+        directives=SIGNED_IN,
     )
     async def users(
         self,
@@ -264,19 +290,22 @@ class CoreQuery:
         first: int = 20,
         after: str | None = None,
     ) -> Connection[User]:
+        scope = await guard.staff_scope(info)
+        await guard.check_organization_filter(info, scope, str(organization_id) if organization_id else None)
         stmt, _ = await _user_filter(info, organization_id, include_descendants, status, role_id, keyword)
-        page = await user_page(info, stmt, first, after)
+        page = await user_page(info, stmt.where(guard.in_scope(scope, models.User.organization_id)), first, after)
         # Only an empty page can hide a misspelt id; a populated one proves the organisation exists.
         if not page.edges:
             await _check_organization_filter(info, organization_id)
         return page
 
-    @strawberry.field(description="One role by id.")
+    @strawberry.field(description="One role by id.", directives=SIGNED_IN)
     async def role(self, info: Info, id: strawberry.ID) -> Role | None:
+        await guard.require_admin(info)
         row = await info.context.loaders.role.load(str(id))
         return Role.from_row(row) if row else None
 
-    @strawberry.field(description="Roles by code; keyword matches codes and names (模糊).")
+    @strawberry.field(description="Roles by code; keyword matches codes and names (模糊).", directives=SIGNED_IN)
     async def roles(
         self,
         info: Info,
@@ -286,18 +315,21 @@ class CoreQuery:
         first: int = 20,
         after: str | None = None,
     ) -> Connection[Role]:
+        await guard.require_admin(info)
         stmt = _role_filter(keyword, kind, status)
         async with info.context.session() as session:
             return await keyset_page(session, stmt, order_by=[models.Role.code.expression],
                                      sort_key=lambda row: [row.code], to_node=Role.from_row,
                                      page=PageRequest(first=first, after=after))
 
-    @strawberry.field(description="One permission by id.")
+    @strawberry.field(description="One permission by id.", directives=SIGNED_IN)
     async def permission(self, info: Info, id: strawberry.ID) -> Permission | None:
+        await guard.require_admin(info)
         row = await info.context.loaders.permission.load(str(id))
         return Permission.from_row(row) if row else None
 
-    @strawberry.field(description="Permissions by system and code; keyword matches codes and names (模糊).")
+    @strawberry.field(description="Permissions by system and code; keyword matches codes and names (模糊).",
+                      directives=SIGNED_IN)
     async def permissions(
         self,
         info: Info,
@@ -307,6 +339,7 @@ class CoreQuery:
         first: int = 20,
         after: str | None = None,
     ) -> Connection[Permission]:
+        await guard.require_admin(info)
         stmt = select(models.Permission)
         if kind is not None:
             stmt = stmt.where(models.Permission.kind == kind.name)
@@ -321,8 +354,12 @@ class CoreQuery:
                 sort_key=lambda row: [row.system, row.code], to_node=Permission.from_row,
                 page=PageRequest(first=first, after=after))
 
-    @strawberry.field(description="菜单权限树: a system's top-level menus; each has its children.")
+    @strawberry.field(
+        description="菜单权限树: a system's top-level menus; each has its children.",
+        directives=SIGNED_IN,
+    )
     async def menu_tree(self, info: Info, system: str = "portal") -> list[Permission]:
+        guard.signed_in_caller(info)
         async with info.context.session() as session:
             rows = (await session.scalars(
                 select(models.Permission).where(models.Permission.system == system,
@@ -331,13 +368,16 @@ class CoreQuery:
                 .order_by(models.Permission.code))).all()
         return [Permission.from_row(r) for r in rows]
 
-    @strawberry.field(description="用户导入模板: the empty import file, with the rules on a second sheet (XLSX).")
-    def user_import_template(self, format: FileFormat = FileFormat.XLSX) -> ExportFile:
+    @strawberry.field(description="用户导入模板: the empty import file, with the rules on a second sheet (XLSX).",
+                      directives=SIGNED_IN)
+    async def user_import_template(self, info: Info, format: FileFormat = FileFormat.XLSX) -> ExportFile:
+        await guard.require_admin(info)
         return _download(user_files.template(format.name))
 
     @strawberry.field(
         description="用户导出: the users the same filters as `users` select (all without filters), columns "
-        "用户名, 姓名, 所属机构, 角色, 手机号 (masked), 邮箱, 账号状态, 创建时间."
+        "用户名, 姓名, 所属机构, 角色, 手机号 (masked), 邮箱, 账号状态, 创建时间.",
+        directives=SIGNED_IN,
     )
     async def export_users(
         self,
@@ -349,8 +389,11 @@ class CoreQuery:
         role_id: strawberry.ID | None = None,
         keyword: str | None = None,
     ) -> ExportFile:
+        scope = await guard.staff_scope(info)
         await _check_organization_filter(info, organization_id)
+        await guard.check_organization_filter(info, scope, str(organization_id) if organization_id else None)
         stmt, _ = await _user_filter(info, organization_id, include_descendants, status, role_id, keyword)
+        stmt = stmt.where(guard.in_scope(scope, models.User.organization_id))
         cipher = await cipher_of(info.context.sessions)
         async with info.context.session() as session:
             return _download(await user_files.export_users(session, cipher, stmt, format.name))
@@ -371,12 +414,14 @@ class CoreQuery:
     @strawberry.field(
         description="角色导出: the roles the same filters as `roles` select, by code, columns 角色编码, 角色名称, "
         "角色类型, 描述, 状态, 关联用户数, 权限 (the linked permissions' codes joined with 、; another system's "
-        "code as system/code)."
+        "code as system/code).",
+        directives=SIGNED_IN,
     )
     async def export_roles(
         self, info: Info, format: FileFormat = FileFormat.XLSX, keyword: str | None = None,
         kind: RoleKind | None = None, status: RoleStatus | None = None,
     ) -> ExportFile:
+        await guard.require_admin(info)
         stmt = _role_filter(keyword, kind, status)
         async with info.context.session() as session:
             return _download(await exports.export_roles(session, stmt, format.name))
@@ -384,11 +429,13 @@ class CoreQuery:
     @strawberry.field(
         description="全系统权限汇总: permissions grouped by system, the groups in alphabetical (pinyin) order of "
         "the system name, each group's permissions by type (data, function, menu) and code. Filters: system "
-        "code, permission type."
+        "code, permission type.",
+        directives=SIGNED_IN,
     )
     async def permission_summary(
         self, info: Info, system: str | None = None, kind: PermissionKind | None = None
     ) -> list[SystemPermissions]:
+        await guard.require_admin(info)
         async with info.context.session() as session:
             groups = await exports.permission_summary(session, system, kind.name if kind else None)
         return [SystemPermissions(system=g.system, system_name=g.name,
@@ -396,31 +443,36 @@ class CoreQuery:
 
     @strawberry.field(
         description="全系统权限汇总导出: the summary's rows in its order, columns 系统名称, 权限类型, 权限名称, "
-        "权限描述, 生效时间 (China time; 已生效 when effective since creation, 未生效 when switched off)."
+        "权限描述, 生效时间 (China time; 已生效 when effective since creation, 未生效 when switched off).",
+        directives=SIGNED_IN,
     )
     async def export_permission_summary(
         self, info: Info, format: FileFormat = FileFormat.XLSX, system: str | None = None,
         kind: PermissionKind | None = None,
     ) -> ExportFile:
+        await guard.require_admin(info)
         async with info.context.session() as session:
             return _download(await exports.export_permission_summary(session, format.name, system,
                                                                      kind.name if kind else None))
 
-    @strawberry.field(description="个人中心 of the signed-in user (UNAUTHENTICATED without one).")
+    @strawberry.field(description="个人中心 of the signed-in user (UNAUTHENTICATED without one).", directives=SIGNED_IN)
     async def me(self, info: Info) -> PersonalCentre:
+        await guard.require_signed_in(info)
         user_id = self_service.signed_in_user_id(info)
         async with info.context.session() as session:
             return await _personal_centre(session, await self_service.own_account(session, user_id))
 
     @strawberry.field(
         description="近30天登录记录 of the signed-in user, newest first; `from` earlier than 30 days ago is moved "
-        "up to it. Filters: time range, 登录方式, 登录状态 (success)."
+        "up to it. Filters: time range, 登录方式, 登录状态 (success).",
+        directives=SIGNED_IN,
     )
     async def my_login_records(
         self, info: Info, from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None, method: LoginMethod | None = None, success: bool | None = None,
         first: int = 20, after: str | None = None,
     ) -> Connection[LoginRecord]:
+        await guard.require_signed_in(info)
         user_id = self_service.signed_in_user_id(info)
         async with info.context.session() as session:
             return await log_pages.login_history(
@@ -430,12 +482,14 @@ class CoreQuery:
 
     @strawberry.field(
         description="个人日志: the signed-in user's operation log, newest first (ACTOR: what the user did; "
-        "TARGET: what was done to the account)."
+        "TARGET: what was done to the account).",
+        directives=SIGNED_IN,
     )
     async def my_operation_log(
         self, info: Info, involvement: LogInvolvement = LogInvolvement.ACTOR, first: int = 20,
         after: str | None = None,
     ) -> Connection[OperationLogEntry]:
+        await guard.require_signed_in(info)
         user_id = self_service.signed_in_user_id(info)
         async with info.context.session() as session:
             if involvement is LogInvolvement.ACTOR:
@@ -556,8 +610,13 @@ class UpdatePermissionInput:
 
 @strawberry.type
 class CoreMutation:
-    @strawberry.mutation(description="新增用户: returns the user and its one-time temporary password.")
+    @strawberry.mutation(
+        description="新增用户: returns the user and its one-time temporary password.",
+        directives=SIGNED_IN,
+    )
     async def create_user(self, info: Info, input: CreateUserInput) -> UserWithPassword:
+        await guard.require_admin(info, organization_id=str(input.organization_id))
+        await guard.require_grantable(info, [str(r) for r in input.role_ids])
         cipher = await cipher_of(info.context.sessions)
         new = user_rules.NewUser(
             username=input.username, name=input.name, organization_id=str(input.organization_id),
@@ -568,39 +627,50 @@ class CoreMutation:
             row, password = await user_rules.create(session, cipher, new, caller_id(info))
         return UserWithPassword(user=User.from_row(row), temporary_password=password)
 
-    @strawberry.mutation(description="编辑用户 (everything but the username and the status).")
+    @strawberry.mutation(description="编辑用户 (everything but the username and the status).", directives=SIGNED_IN)
     async def update_user(self, info: Info, id: strawberry.ID, input: UpdateUserInput) -> User:
+        await _guard_user_update(info, str(id), input)
         cipher = await cipher_of(info.context.sessions)
         async with info.context.transaction() as session:
             row = await user_rules.update(session, cipher, str(id), _given(input), caller_id(info))
         return User.from_row(row)
 
-    @strawberry.mutation(description="账号状态变更 (正常/冻结/注销): the reason is required and logged.")
+    @strawberry.mutation(
+        description="账号状态变更 (正常/冻结/注销): the reason is required and logged.",
+        directives=SIGNED_IN,
+    )
     async def change_user_status(self, info: Info, id: strawberry.ID, status: UserStatus, reason: str) -> User:
+        await guard.require_user_admin(info, str(id))
         async with info.context.transaction() as session:
             row = await user_rules.change_status(session, str(id), status.name, reason, caller_id(info))
         return User.from_row(row)
 
     @strawberry.mutation(
         description="强制重置密码: a temporary password, returned once, that must be changed at the next sign-in; "
-        "also lifts a lock after failed logins."
+        "also lifts a lock after failed logins.",
+        directives=SIGNED_IN,
     )
     async def reset_user_password(self, info: Info, id: strawberry.ID) -> UserWithPassword:
+        await guard.require_user_admin(info, str(id))
         async with info.context.transaction() as session:
             row, password = await user_rules.reset_password(session, str(id), caller_id(info))
         return UserWithPassword(user=User.from_row(row), temporary_password=password)
 
-    @strawberry.mutation(description="分配角色: the user's roles become exactly these.")
+    @strawberry.mutation(description="分配角色: the user's roles become exactly these.", directives=SIGNED_IN)
     async def assign_user_roles(self, info: Info, user_id: strawberry.ID, role_ids: list[strawberry.ID]) -> User:
+        await guard.require_user_admin(info, str(user_id))
+        await guard.require_grantable(info, [str(r) for r in role_ids])
         async with info.context.transaction() as session:
             row = await user_rules.assign_roles(session, str(user_id), [str(r) for r in role_ids], caller_id(info))
         return User.from_row(row)
 
     @strawberry.mutation(
         description="批量导入: every row is checked first; one bad row imports nothing and every problem is "
-        "listed. Imported accounts sign in after an administrator resets their password."
+        "listed. Imported accounts sign in after an administrator resets their password.",
+        directives=SIGNED_IN,
     )
     async def import_users(self, info: Info, file: str, format: FileFormat) -> ImportUsersResult:
+        await guard.require_province_admin(info)
         cipher = await cipher_of(info.context.sessions)
         async with info.context.transaction() as session:
             outcome = await user_files.import_users(session, cipher, file, format.name, caller_id(info))
@@ -609,8 +679,10 @@ class CoreMutation:
             errors=[ImportRowError(row=e.row, column=e.column, message=e.message) for e in outcome.errors],
         )
 
-    @strawberry.mutation(description="新增机构")
+    @strawberry.mutation(description="新增机构", directives=SIGNED_IN)
     async def create_organization(self, info: Info, input: CreateOrganizationInput) -> Organization:
+        await guard.require_admin(info, organization_id=str(input.parent_id) if input.parent_id else None,
+                                  region_code=str(input.region_code))
         fields = org_rules.OrganizationFields(
             name=input.name, kind=input.kind.name, level=input.level.name, region_code=str(input.region_code),
             credit_code=input.credit_code, parent_id=str(input.parent_id) if input.parent_id is not None else None,
@@ -620,69 +692,89 @@ class CoreMutation:
             row = await org_rules.create_organization(session, fields, caller_id(info))
         return Organization.from_row(row)
 
-    @strawberry.mutation(description="编辑机构")
+    @strawberry.mutation(description="编辑机构", directives=SIGNED_IN)
     async def update_organization(self, info: Info, id: strawberry.ID, input: UpdateOrganizationInput) -> Organization:
+        await _guard_organization_update(info, str(id), input)
         async with info.context.transaction() as session:
             row = await org_rules.update_organization(session, str(id), _given(input), caller_id(info))
         return Organization.from_row(row)
 
     @strawberry.mutation(
-        description="删除机构: only one without sub-organisations and users (CONFLICT otherwise); returns its id."
+        description="删除机构: only one without sub-organisations and users (CONFLICT otherwise); returns its id.",
+        directives=SIGNED_IN,
     )
     async def delete_organization(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+        await guard.require_admin(info, organization_id=str(id))
         async with info.context.transaction() as session:
             await org_rules.delete_organization(session, str(id), caller_id(info))
         return id
 
     @strawberry.mutation(
         description="合并机构: the sources' users and sub-organisations move to the target and the sources are "
-        "deleted, all in one transaction."
+        "deleted, all in one transaction.",
+        directives=SIGNED_IN,
     )
     async def merge_organizations(
         self, info: Info, source_ids: list[strawberry.ID], target_id: strawberry.ID, reason: str | None = None
     ) -> MergeOrganizationsResult:
+        await guard.require_admin(info, organization_ids=[*map(str, source_ids), str(target_id)])
         async with info.context.transaction() as session:
             result = await org_rules.merge(session, [str(s) for s in source_ids], str(target_id), caller_id(info),
                                            reason.strip() if reason else None)
         return MergeOrganizationsResult(target=Organization.from_row(result.target), users_moved=result.users_moved,
                                         children_moved=result.children_moved)
 
-    @strawberry.mutation(description="新增角色 (enabled).")
+    @strawberry.mutation(description="新增角色 (enabled).", directives=SIGNED_IN)
     async def create_role(self, info: Info, input: CreateRoleInput) -> Role:
+        await guard.require_province_admin(info)
         async with info.context.transaction() as session:
             row = await role_rules.create_role(session, code=input.code, name=input.name, kind=input.kind.name,
                                                description=input.description, remark=input.remark,
                                                actor_id=caller_id(info))
         return Role.from_row(row)
 
-    @strawberry.mutation(description="编辑角色")
+    @strawberry.mutation(description="编辑角色", directives=SIGNED_IN)
     async def update_role(self, info: Info, id: strawberry.ID, input: UpdateRoleInput) -> Role:
+        await guard.require_province_admin(info)
         async with info.context.transaction() as session:
             row = await role_rules.update_role(session, str(id), _given(input), caller_id(info))
         return Role.from_row(row)
 
-    @strawberry.mutation(description="角色启用/禁用: the reason is required and logged.")
+    @strawberry.mutation(description="角色启用/禁用: the reason is required and logged.", directives=SIGNED_IN)
     async def change_role_status(self, info: Info, id: strawberry.ID, status: RoleStatus, reason: str) -> Role:
+        await guard.require_province_admin(info)
         async with info.context.transaction() as session:
             row = await role_rules.change_role_status(session, str(id), status.name, reason, caller_id(info))
         return Role.from_row(row)
 
-    @strawberry.mutation(description="角色复制: a new role with the same permissions (not the same users).")
+    @strawberry.mutation(
+        description="角色复制: a new role with the same permissions (not the same users).",
+        directives=SIGNED_IN,
+    )
     async def copy_role(self, info: Info, id: strawberry.ID, new_code: str, new_name: str) -> Role:
+        await guard.require_province_admin(info)
         async with info.context.transaction() as session:
             row = await role_rules.copy_role(session, str(id), new_code, new_name, caller_id(info))
         return Role.from_row(row)
 
-    @strawberry.mutation(description="删除角色: only one without users (CONFLICT otherwise); returns its id.")
+    @strawberry.mutation(
+        description="删除角色: only one without users (CONFLICT otherwise); returns its id.",
+        directives=SIGNED_IN,
+    )
     async def delete_role(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+        await guard.require_province_admin(info)
         async with info.context.transaction() as session:
             await role_rules.delete_role(session, str(id), caller_id(info))
         return id
 
-    @strawberry.mutation(description="角色权限分配: the role's permissions become exactly these, effective at once.")
+    @strawberry.mutation(
+        description="角色权限分配: the role's permissions become exactly these, effective at once.",
+        directives=SIGNED_IN,
+    )
     async def set_role_permissions(
         self, info: Info, role_id: strawberry.ID, permission_ids: list[strawberry.ID]
     ) -> Role:
+        await guard.require_province_admin(info)
         async with info.context.transaction() as session:
             row = await role_rules.set_role_permissions(session, str(role_id), [str(p) for p in permission_ids],
                                                         caller_id(info))
@@ -690,11 +782,13 @@ class CoreMutation:
 
     @strawberry.mutation(
         description="个人信息编辑: the signed-in user's mobile and e-mail, the only fields they may edit; an omitted "
-        "one stays, null or blank clears it. Logged (which fields, not the values)."
+        "one stays, null or blank clears it. Logged (which fields, not the values).",
+        directives=SIGNED_IN,
     )
     async def update_my_contact(
         self, info: Info, mobile: str | None = strawberry.UNSET, email: str | None = strawberry.UNSET
     ) -> PersonalCentre:
+        await guard.require_signed_in(info)
         user_id = self_service.signed_in_user_id(info)
         changes = {k: v for k, v in (("mobile", mobile), ("email", email)) if v is not strawberry.UNSET}
         cipher = await cipher_of(info.context.sessions)
@@ -705,16 +799,19 @@ class CoreMutation:
     @strawberry.mutation(
         description="修改密码: the current password must be right and the new one pass the password policy "
         "(history and change interval included; each problem listed in extensions.problems). Clears "
-        "mustChangePassword."
+        "mustChangePassword.",
+        directives=SIGNED_IN,
     )
     async def change_my_password(self, info: Info, old_password: str, new_password: str) -> PersonalCentre:
+        await guard.require_signed_in(info)
         user_id = self_service.signed_in_user_id(info)
         async with info.context.transaction() as session:
             row = await self_service.change_password(session, user_id, old_password, new_password)
             return await _personal_centre(session, row)
 
-    @strawberry.mutation(description="新增权限")
+    @strawberry.mutation(description="新增权限", directives=SIGNED_IN)
     async def create_permission(self, info: Info, input: CreatePermissionInput) -> Permission:
+        await guard.require_province_admin(info)
         fields = role_rules.PermissionFields(
             kind=input.kind.name, code=input.code, name=input.name, system=input.system,
             description=input.description, data_scope=input.data_scope.name if input.data_scope else None,
@@ -725,8 +822,9 @@ class CoreMutation:
             row = await role_rules.create_permission(session, fields, caller_id(info))
         return Permission.from_row(row)
 
-    @strawberry.mutation(description="编辑权限")
+    @strawberry.mutation(description="编辑权限", directives=SIGNED_IN)
     async def update_permission(self, info: Info, id: strawberry.ID, input: UpdatePermissionInput) -> Permission:
+        await guard.require_province_admin(info)
         async with info.context.transaction() as session:
             row = await role_rules.update_permission(session, str(id), _given(input), caller_id(info))
         return Permission.from_row(row)

@@ -9,18 +9,23 @@ from typing import Annotated, Any, Self
 
 import strawberry
 from sqlalchemy import select
-from strawberry.federation.schema_directives import Key
+from strawberry.federation.schema_directives import Authenticated, Key
 from strawberry.federation.types import FieldSet
 
 from subgraphs.common.context import SubgraphContext
+from subgraphs.common.errors import forbidden
 from subgraphs.common.masking import mask_phone
 from subgraphs.common.paging import Connection, PageRequest, keyset_page
 from subgraphs.identity import models
-from subgraphs.identity.domain import logs
+from subgraphs.identity.domain import guard, logs
 from subgraphs.identity.domain.personal import reveal
 from subgraphs.identity.loaders import Loaders
 
 Info = strawberry.Info[SubgraphContext[Loaders], Any]
+
+# @authenticated: the router refuses anonymous callers before planning (the resolvers check again, and
+# check more: domain/guard.py).
+SIGNED_IN = [Authenticated()]
 
 
 @strawberry.enum(description="机构类型: the kind of an organisation.")
@@ -178,6 +183,10 @@ class Organization:
 
     @strawberry.field(description="关联用户: the users directly in this organisation, in id order.")
     async def users(self, info: Info, first: int = 20, after: str | None = None) -> Connection[User]:
+        if not await guard.federated_may_see(info, str(self.id)):
+            if getattr(info.context, "caller", None) is None:
+                raise guard.unauthenticated("Sign in to see the users of an organisation.")
+            raise forbidden(f"Organisation {self.id} lies outside your data scope.")
         stmt = select(models.User).where(models.User.organization_id == str(self.id))
         return await user_page(info, stmt, first, after)
 
@@ -272,7 +281,9 @@ class User:
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Self | None:
         row = await info.context.loaders.user.load(str(id))
-        return cls.from_row(row) if row else None
+        if row is None or not await guard.federated_may_see(info, row.organization_id, row.id):
+            return None
+        return cls.from_row(row)
 
     @strawberry.field(description="姓名 (stored encrypted).")
     async def name(self, info: Info) -> str:
@@ -307,24 +318,28 @@ class User:
 
     @strawberry.field(
         description="近30天登录记录: sign-ins of the last 30 days, newest first; `from` earlier than 30 days "
-        "ago is moved up to it."
+        "ago is moved up to it. The user themself or an administrator within reach.",
+        directives=SIGNED_IN,
     )
     async def login_history(
         self, info: Info, from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None, method: LoginMethod | None = None, success: bool | None = None,
         first: int = 20, after: str | None = None,
     ) -> Connection[LoginRecord]:
+        await guard.require_user_records(info, str(self.id), self.organization_id)
         async with info.context.session() as session:
             return await logs.login_history(
                 session, str(self.id), LoginRecord.from_row, first=first, after=after, since=from_, until=to,
                 method=method.name if method else None, success=success,
             )
 
-    @strawberry.field(description="操作日志 of the user, newest first.")
+    @strawberry.field(description="操作日志 of the user, newest first. The user themself or an administrator within "
+                      "reach.", directives=SIGNED_IN)
     async def operation_log(
         self, info: Info, involvement: LogInvolvement = LogInvolvement.ACTOR, first: int = 20,
         after: str | None = None,
     ) -> Connection[OperationLogEntry]:
+        await guard.require_user_records(info, str(self.id), self.organization_id)
         async with info.context.session() as session:
             if involvement is LogInvolvement.ACTOR:
                 return await logs.operation_log(session, OperationLogEntry.from_row, first=first, after=after,
@@ -355,11 +370,13 @@ class Role:
     async def user_count(self, info: Info) -> int:
         return await info.context.loaders.role_user_count.load(str(self.id))
 
-    @strawberry.field(description="关联用户, in id order.")
+    @strawberry.field(description="关联用户, in id order, within the caller's reach (administrators only).",
+                      directives=SIGNED_IN)
     async def users(self, info: Info, first: int = 20, after: str | None = None) -> Connection[User]:
+        scope = await guard.staff_scope(info)
         stmt = select(models.User).where(models.User.id.in_(
             select(models.UserRole.user_id).where(models.UserRole.role_id == str(self.id))))
-        return await user_page(info, stmt, first, after)
+        return await user_page(info, stmt.where(guard.in_scope(scope, models.User.organization_id)), first, after)
 
     @strawberry.field(description="The role's permissions, by kind and code.")
     async def permissions(self, info: Info) -> list[Permission]:
@@ -425,7 +442,9 @@ class Person:
     @strawberry.field(description="The user account linked to this person, if any.")
     async def account(self, info: Info) -> User | None:
         row = await info.context.loaders.account.load(str(self.uid))
-        return User.from_row(row) if row else None
+        if row is None or not await guard.federated_may_see(info, row.organization_id, row.id):
+            return None
+        return User.from_row(row)
 
 
 # --- mutation results ----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from identity_callers import PROVINCE, SEEDED_ADMIN, caller_of
 from sqlalchemy import select
 from support import TEST_PERSONS, TEST_SEED, count_statements, errors_of, execute
 
@@ -16,6 +17,7 @@ from subgraphs.identity.app import definition
 from subgraphs.identity.seed import seed_organizations
 
 PROVINCE_HC = "org-320000-hc"
+ADMIN = caller_of(SEEDED_ADMIN, region=PROVINCE, data_scope="ALL")  # the seeded province administrator
 
 
 async def runtime_of(sqlite_runtime: Any) -> Runtime:
@@ -68,7 +70,8 @@ async def test_organization_by_id(sqlite_runtime: Any) -> None:
 
 async def test_unknown_organization_and_user_are_null(sqlite_runtime: Any) -> None:
     runtime = await runtime_of(sqlite_runtime)
-    data = await execute(runtime, '{ organization(id: "org-nope") { id } user(id: "usr-nope") { id } }')
+    data = await execute(runtime, '{ organization(id: "org-nope") { id } user(id: "usr-nope") { id } }',
+                         caller=ADMIN)
     assert data == {"organization": None, "user": None}
 
 
@@ -124,7 +127,7 @@ async def test_users_of_an_organization(sqlite_runtime: Any) -> None:
              organization(id: $org) { userCount }
              users(organizationId: $org, first: 10) {
                nodes { id username displayName status organization { id } } pageInfo { hasNextPage } } }""",
-        {"org": PROVINCE_HC},
+        {"org": PROVINCE_HC}, caller=ADMIN,
     )
     users = data["users"]["nodes"]
     assert len(users) == data["organization"]["userCount"]
@@ -137,16 +140,18 @@ async def test_users_of_an_organization(sqlite_runtime: Any) -> None:
 
 async def test_user_by_id_and_users_paging(sqlite_runtime: Any) -> None:
     runtime = await runtime_of(sqlite_runtime)
-    page = (await execute(runtime, "{ users(first: 3) { nodes { id } pageInfo { hasNextPage endCursor } } }"))
+    page = await execute(runtime, "{ users(first: 3) { nodes { id } pageInfo { hasNextPage endCursor } } }",
+                         caller=ADMIN)
     nodes = page["users"]["nodes"]
     assert len(nodes) == 3 and page["users"]["pageInfo"]["hasNextPage"]
     nxt = await execute(
         runtime, "query($a: String) { users(first: 3, after: $a) { nodes { id } } }",
-        {"a": page["users"]["pageInfo"]["endCursor"]},
+        {"a": page["users"]["pageInfo"]["endCursor"]}, caller=ADMIN,
     )
     assert nxt["users"]["nodes"][0]["id"] > nodes[-1]["id"]
     one = await execute(
-        runtime, "query($id: ID!) { user(id: $id) { id organization { name } } }", {"id": nodes[0]["id"]}
+        runtime, "query($id: ID!) { user(id: $id) { id organization { name } } }", {"id": nodes[0]["id"]},
+        caller=ADMIN,
     )
     assert one["user"]["id"] == nodes[0]["id"] and one["user"]["organization"]["name"]
 
@@ -162,7 +167,7 @@ async def test_bad_paging_input(sqlite_runtime: Any) -> None:
         '{ organizations(after: "not a cursor!") { nodes { id } } }',
         '{ users(after: "WzEsMl0") { nodes { id } } }',  # a well-formed cursor of the wrong width
     ):
-        errors = await errors_of(runtime, query)
+        errors = await errors_of(runtime, query, caller=ADMIN)
         assert errors[0].extensions["code"] == "BAD_USER_INPUT", query
 
 
@@ -173,7 +178,7 @@ async def test_bad_filters(sqlite_runtime: Any) -> None:
         ('{ organizations(regionCode: "3201") { nodes { id } } }', "regionCode"),
         ('{ users(organizationId: "org-nope") { nodes { id } } }', "organizationId"),
     ):
-        errors = await errors_of(runtime, query)
+        errors = await errors_of(runtime, query, caller=ADMIN)
         assert errors[0].extensions == {"code": "BAD_USER_INPUT", "argument": argument}, query
 
 

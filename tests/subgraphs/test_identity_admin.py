@@ -12,10 +12,10 @@ import string
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from identity_callers import caller_of
 from sqlalchemy import insert, select
 from support import TEST_PERSONS, TEST_SEED, create_pg_database, drop_pg_database, make_runtime
 
@@ -52,9 +52,7 @@ async def runtime(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
 
 async def run(rt: Runtime, query: str, variables: dict[str, Any] | None = None, *, caller: str | None = ADMIN
               ) -> Any:
-    context = rt.context()
-    if caller is not None:
-        context.caller = SimpleNamespace(user_id=caller)  # type: ignore[attr-defined]
+    context = rt.context(caller=caller_of(caller) if caller is not None else None)
     return await rt.definition.schema.execute(query, variable_values=variables, context_value=context)
 
 
@@ -470,16 +468,21 @@ async def test_permission_rules_and_menu_tree(runtime: Runtime) -> None:
 
 
 async def test_operator_is_taken_from_the_verified_caller_only(runtime: Runtime) -> None:
-    # A header naming a user is not a verified caller: the log records no operator.
+    # A header naming a user is not a verified caller: the request is anonymous, and refused.
     context = runtime.context({"x-user-id": ADMIN})
     result = await runtime.definition.schema.execute(
         'mutation { createRole(input: {code: "ANON_ROLE", name: "匿名", kind: BUSINESS}) { id } }',
         context_value=context)
-    assert result.errors is None and result.data
+    assert result.errors and result.errors[0].extensions == {"code": "UNAUTHENTICATED"}
+    async with runtime.sessions() as session:
+        assert (await session.scalar(select(models.Role).where(models.Role.code == "ANON_ROLE"))) is None
+    # The verified caller is the operator the log records.
+    made = await ok(runtime, 'mutation { createRole(input: {code: "VERIFIED_ROLE", name: "实名", kind: BUSINESS}) '
+                             '{ id } }')
     async with runtime.sessions() as session:
         entry = (await session.scalars(select(models.OperationLog).where(
-            models.OperationLog.target_id == result.data["createRole"]["id"]))).one()
-    assert entry.actor_id is None
+            models.OperationLog.target_id == made["createRole"]["id"]))).one()
+    assert entry.actor_id == ADMIN
 
 
 @pytest.mark.parametrize("given", [None, "Chosen-pass-123"])
@@ -496,7 +499,8 @@ async def test_seeded_admin_password_is_never_stored_in_the_clear(
         printed = capsys.readouterr().err
         admin = await raw_user(rt, ADMIN)
         data = (await rt.definition.schema.execute('{ user(id: "usr-admin") { username name roles { code } '
-                                                  'dataScope organization { id } } }', context_value=rt.context()))
+                                                  'dataScope organization { id } } }',
+                                                  context_value=rt.context(caller=caller_of(ADMIN))))
     finally:
         await rt.engine.dispose()
     assert data.data == {"user": {"username": "admin", "name": "系统管理员", "roles": [{"code": "SYSTEM_ADMIN"}],

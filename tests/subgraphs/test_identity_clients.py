@@ -11,8 +11,10 @@ import hashlib
 import secrets
 from typing import Any
 
+from identity_callers import SEEDED_ADMIN, caller_of
 from sqlalchemy import select
-from support import errors_of, execute
+from support import errors_of as errors_as
+from support import execute as execute_as
 
 from subgraphs.common.app import Runtime
 from subgraphs.identity import models
@@ -20,6 +22,16 @@ from subgraphs.identity.app import definition
 from subgraphs.identity.security.hashing import verify_password
 
 PROVINCE_HC = "org-320000-hc"
+ADMIN = caller_of(SEEDED_ADMIN, region="320000", data_scope="ALL")
+
+
+async def execute(runtime: Runtime, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """As the seeded province administrator (clients are province-wide administration)."""
+    return await execute_as(runtime, query, variables, caller=ADMIN)
+
+
+async def errors_of(runtime: Runtime, query: str, variables: dict[str, Any] | None = None) -> list[Any]:
+    return await errors_as(runtime, query, variables, caller=ADMIN)
 CLIENT_FIELDS = """clientId name kind confidential grantTypes redirectUris scopes ipAllowList rateLimit status
     organizationId organization { id } persistedOperations accessTokenTtlSeconds createdAt"""
 CREATE = f"""mutation($input: CreateClientInput!) {{ createClient(input: $input) {{ clientSecret

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from identity_callers import SEEDED_ADMIN, caller_of
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 from support import TEST_PERSONS, TEST_SEED, make_runtime
@@ -21,6 +22,7 @@ from subgraphs.identity.app import definition
 HEADER = ["用户名*", "姓名*", "所属机构*", "角色", "手机号", "邮箱", "性别", "部门", "备注"]
 IMPORT = """mutation($f: String!, $fmt: FileFormat!) { importUsers(file: $f, format: $fmt) {
     imported errors { row column message } } }"""
+ADMIN = caller_of(SEEDED_ADMIN, region="320000", data_scope="ALL")  # imports are province-wide
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,8 @@ async def runtime(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run
 
 
 async def ok(rt: Runtime, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    result = await rt.definition.schema.execute(query, variable_values=variables, context_value=rt.context())
+    result = await rt.definition.schema.execute(query, variable_values=variables,
+                                                context_value=rt.context(caller=ADMIN))
     assert result.errors is None, result.errors
     return dict(result.data)
 
@@ -123,7 +126,7 @@ async def test_a_good_file_imports_every_row(runtime: Runtime, file_format: str,
 async def test_unreadable_files_are_refused(runtime: Runtime) -> None:
     for file, file_format in (("not base64!", "XLSX"), (base64.b64encode(b"plain text").decode(), "XLSX")):
         result = await runtime.definition.schema.execute(IMPORT, variable_values={"f": file, "fmt": file_format},
-                                                         context_value=runtime.context())
+                                                         context_value=runtime.context(caller=ADMIN))
         assert result.errors and result.errors[0].extensions == {"code": "BAD_USER_INPUT", "argument": "file"}
     headerless = base64.b64encode(b"a,b\n1,2\n").decode()
     result = (await ok(runtime, IMPORT, {"f": headerless, "fmt": "CSV"}))["importUsers"]

@@ -15,8 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import openpyxl
+from identity_callers import SEEDED_ADMIN, caller_of, user_caller
 from sqlalchemy import select
-from support import errors_of, execute
+from support import errors_of as errors_as
+from support import execute as execute_as
 
 from subgraphs.common.app import Runtime
 from subgraphs.common.caller import Caller
@@ -27,6 +29,23 @@ from subgraphs.identity.domain import personal
 from subgraphs.identity.mapping import matching
 
 PROVINCE_HC = "org-320000-hc"
+ADMIN = caller_of(SEEDED_ADMIN, region="320000", data_scope="ALL")
+
+
+async def execute(runtime: Runtime, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """As the seeded province administrator (mappings are province-wide administration)."""
+    return await execute_as(runtime, query, variables, caller=ADMIN)
+
+
+async def errors_of(runtime: Runtime, query: str, variables: dict[str, Any] | None = None) -> list[Any]:
+    return await errors_as(runtime, query, variables, caller=ADMIN)
+
+
+async def another_admin(runtime: Runtime) -> str:
+    """A further province administrator, to tell operators apart in the log."""
+    subject = (await user_caller(runtime)).subject
+    assert subject is not None
+    return subject
 
 
 async def runtime_of(sqlite_runtime: Any) -> Runtime:
@@ -170,6 +189,7 @@ async def test_seeded_systems_come_from_the_tender(sqlite_runtime: Any) -> None:
 
 async def test_link_edit_unlink_with_log(sqlite_runtime: Any) -> None:
     runtime = await runtime_of(sqlite_runtime)
+    second, third = await another_admin(runtime), await another_admin(runtime)
     system = await make_system(runtime)
     user_id, username = await make_user(runtime)
     mapping = await link(runtime, user_id, system, "zhang.san", "有效期至2026-12-31")
@@ -179,14 +199,13 @@ async def test_link_edit_unlink_with_log(sqlite_runtime: Any) -> None:
     assert mapping["system"]["code"] == system
 
     data = await as_operator(runtime, UPDATE, {"id": mapping["id"], "input": {
-        "externalUsername": "zhangsan01", "remark": "改名后的账号", "reason": "第三方系统账号变更"}}, "usr-js_hc_02")
+        "externalUsername": "zhangsan01", "remark": "改名后的账号", "reason": "第三方系统账号变更"}}, second)
     assert data["updateAccountMapping"]["externalUsername"] == "zhangsan01"
     assert data["updateAccountMapping"]["remark"] == "改名后的账号"
     # Nothing changes: nothing is logged.
-    await as_operator(runtime, UPDATE, {"id": mapping["id"], "input": {"externalUsername": "zhangsan01"}},
-                      "usr-js_hc_02")
+    await as_operator(runtime, UPDATE, {"id": mapping["id"], "input": {"externalUsername": "zhangsan01"}}, second)
 
-    data = await as_operator(runtime, UNLINK, {"id": mapping["id"], "reason": "离职"}, "usr-js_hc_03", ip="2001:db8::5")
+    data = await as_operator(runtime, UNLINK, {"id": mapping["id"], "reason": "离职"}, third, ip="2001:db8::5")
     assert data["unlinkAccountMapping"]["status"] == "UNLINKED"
 
     log = await log_of(runtime, mapping["id"])
@@ -196,7 +215,7 @@ async def test_link_edit_unlink_with_log(sqlite_runtime: Any) -> None:
     assert (log[1]["oldExternalUsername"], log[1]["newExternalUsername"]) == ("zhang.san", "zhangsan01")
     assert (log[1]["oldRemark"], log[1]["newRemark"]) == ("有效期至2026-12-31", "改名后的账号")
     assert (log[2]["oldExternalUsername"], log[2]["newExternalUsername"]) == ("zhangsan01", None)
-    assert [e["operatorId"] for e in log] == ["usr-js_hc_01", "usr-js_hc_02", "usr-js_hc_03"]
+    assert [e["operatorId"] for e in log] == ["usr-js_hc_01", second, third]
     # The first x-forwarded-for entry, as the router forwarded it.
     assert [e["ip"] for e in log] == ["203.0.113.7", "203.0.113.7", "2001:db8::5"]
     assert log[0]["mapping"] == {"user": {"username": username}, "system": {"code": system}}
@@ -303,10 +322,11 @@ async def test_log_filters(sqlite_runtime: Any) -> None:
     runtime = await runtime_of(sqlite_runtime)
     system = await make_system(runtime)
     user_id, _ = await make_user(runtime)
+    second = await another_admin(runtime)
     before = datetime.now(UTC) - timedelta(seconds=1)
     mapping = await link(runtime, user_id, system, "log-a", operator="usr-js_hc_01")
-    await as_operator(runtime, UPDATE, {"id": mapping["id"], "input": {"externalUsername": "log-b"}}, "usr-js_hc_02")
-    await as_operator(runtime, UNLINK, {"id": mapping["id"]}, "usr-js_hc_02")
+    await as_operator(runtime, UPDATE, {"id": mapping["id"], "input": {"externalUsername": "log-b"}}, second)
+    await as_operator(runtime, UNLINK, {"id": mapping["id"]}, second)
     after = datetime.now(UTC) + timedelta(seconds=1)
 
     async def operations(filter: dict[str, Any]) -> list[str]:
@@ -314,7 +334,7 @@ async def test_log_filters(sqlite_runtime: Any) -> None:
         return [n["operation"] for n in data["accountMappingLog"]["nodes"]]
 
     assert await operations({}) == ["LINK", "EDIT", "UNLINK"]
-    assert await operations({"operatorId": "usr-js_hc_02"}) == ["EDIT", "UNLINK"]
+    assert await operations({"operatorId": second}) == ["EDIT", "UNLINK"]
     assert await operations({"operation": "EDIT"}) == ["EDIT"]
     assert await operations({"since": before.isoformat(), "until": after.isoformat()}) == ["LINK", "EDIT", "UNLINK"]
     assert await operations({"until": before.isoformat()}) == []

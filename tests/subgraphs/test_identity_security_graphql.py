@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from identity_callers import admin_system
 from openpyxl import load_workbook
-from support import errors_of, execute
+from support import errors_of as errors_as
+from support import execute as execute_as
 
 from db.engine import make_engine
 from db.migrate import upgrade
@@ -23,6 +25,18 @@ from subgraphs.identity.app import definition
 from subgraphs.identity.security.crypto import MasterKey
 from subgraphs.identity.security.login import record_login
 from subgraphs.identity.security.rotation import rotate_keys
+
+# The security settings are province-wide administration: these tests call as a system with identity:admin
+# (the database is not seeded, so there is no administrator account to call as).
+ADMIN = admin_system()
+
+
+async def execute(runtime: Runtime, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    return await execute_as(runtime, query, variables, caller=ADMIN)
+
+
+async def errors_of(runtime: Runtime, query: str, variables: dict[str, Any] | None = None) -> list[Any]:
+    return await errors_as(runtime, query, variables, caller=ADMIN)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from subgraphs.common.errors import ErrorCode, bad_input, domain_error
 from subgraphs.common.paging import Connection, PageRequest, keyset_page
 from subgraphs.identity import models
+from subgraphs.identity.domain import guard
 from subgraphs.identity.mapping import accounts, clients, matching, transfer
 from subgraphs.identity.mapping.accounts import Actor
 from subgraphs.identity.mapping.common import caller_id, client_ip, now, record_operation
@@ -50,7 +51,7 @@ from subgraphs.identity.mapping.types import (
     raw,
 )
 from subgraphs.identity.security.hashing import hash_password
-from subgraphs.identity.types import Info
+from subgraphs.identity.types import SIGNED_IN, Info
 
 SYSTEM_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}")
 
@@ -178,11 +179,12 @@ class UpdateClientInput:
 
 @strawberry.type
 class MappingQuery:
-    @strawberry.field(description="第三方系统 in code order; keyword searches code and name.")
+    @strawberry.field(directives=SIGNED_IN, description="第三方系统 in code order; keyword searches code and name.")
     async def connected_systems(
         self, info: Info, status: EnabledStatus | None = None, protocol: SystemProtocol | None = None,
         keyword: str | None = None, first: int = 20, after: str | None = None,
     ) -> Connection[ConnectedSystem]:
+        await guard.require_admin(info)
         stmt = select(models.ConnectedSystem)
         if status is not None:
             stmt = stmt.where(models.ConnectedSystem.status == raw(status))
@@ -197,18 +199,20 @@ class MappingQuery:
                                      sort_key=lambda r: [r.code], to_node=ConnectedSystem.from_row,
                                      page=PageRequest(first=first, after=after))
 
-    @strawberry.field(description="One connected system by code.")
+    @strawberry.field(directives=SIGNED_IN, description="One connected system by code.")
     async def connected_system(self, info: Info, code: strawberry.ID) -> ConnectedSystem | None:
+        await guard.require_admin(info)
         async with info.context.session() as session:
             row = await session.get(models.ConnectedSystem, str(code))
         return ConnectedSystem.from_row(row) if row else None
 
     @strawberry.field(description="The accounts a system reports (to pick one when linking by hand), in "
-                      "username order; keyword searches username and name.")
+                      "username order; keyword searches username and name.", directives=SIGNED_IN)
     async def connected_system_accounts(
         self, info: Info, system_code: strawberry.ID, keyword: str | None = None, first: int = 20,
         after: str | None = None,
     ) -> Connection[ExternalAccount]:
+        await guard.require_province_admin(info)
         stmt = select(models.ExternalUser).where(models.ExternalUser.system_code == str(system_code))
         if keyword and keyword.strip():
             kw = keyword.strip().lower()
@@ -219,10 +223,11 @@ class MappingQuery:
                                      sort_key=lambda r: [r.username], to_node=ExternalAccount.from_row,
                                      page=PageRequest(first=first, after=after))
 
-    @strawberry.field(description="用户关联对照 in creation order.")
+    @strawberry.field(directives=SIGNED_IN, description="用户关联对照 in creation order.")
     async def account_mappings(
         self, info: Info, filter: AccountMappingFilter | None = None, first: int = 20, after: str | None = None,
     ) -> Connection[AccountMapping]:
+        await guard.require_province_admin(info)
         f = filter or AccountMappingFilter()
         stmt = accounts.mappings_query(
             system_code=str(f.system_code) if f.system_code else None, status=raw(f.status) if f.status else None,
@@ -232,33 +237,38 @@ class MappingQuery:
                                      sort_key=lambda r: [r.id], to_node=AccountMapping.from_row,
                                      page=PageRequest(first=first, after=after))
 
-    @strawberry.field(description="One account mapping by id.")
+    @strawberry.field(directives=SIGNED_IN, description="One account mapping by id.")
     async def account_mapping(self, info: Info, id: strawberry.ID) -> AccountMapping | None:
+        await guard.require_province_admin(info)
         async with info.context.session() as session:
             row = await session.get(models.AccountMapping, str(id))
         return AccountMapping.from_row(row) if row else None
 
-    @strawberry.field(description="A portal user's mappings (linked and unlinked), one per system at most.")
+    @strawberry.field(description="A portal user's mappings (linked and unlinked), one per system at most.",
+                      directives=SIGNED_IN)
     async def account_mappings_of_user(self, info: Info, user_id: strawberry.ID) -> list[AccountMapping]:
+        await guard.require_province_admin(info)
         async with info.context.session() as session:
             rows = (await session.scalars(accounts.mappings_query(user_id=str(user_id))
                                           .order_by(models.AccountMapping.system_code))).all()
         return [AccountMapping.from_row(r) for r in rows]
 
-    @strawberry.field(description="关联日志 in the order written.")
+    @strawberry.field(directives=SIGNED_IN, description="关联日志 in the order written.")
     async def account_mapping_log(
         self, info: Info, filter: AccountMappingLogFilter | None = None, first: int = 20, after: str | None = None,
     ) -> Connection[AccountMappingLogEntry]:
+        await guard.require_province_admin(info)
         stmt = _log_query(filter)
         async with info.context.session() as session:
             return await keyset_page(session, stmt, order_by=[models.AccountMappingLog.id.expression],
                                      sort_key=lambda r: [r.id], to_node=AccountMappingLogEntry.from_row,
                                      page=PageRequest(first=first, after=after))
 
-    @strawberry.field(description="The mappings (all, or those the filter keeps) as a file.")
+    @strawberry.field(directives=SIGNED_IN, description="The mappings (all, or those the filter keeps) as a file.")
     async def export_account_mappings(
         self, info: Info, format: FileFormat, filter: AccountMappingFilter | None = None,
     ) -> ExportFile:
+        await guard.require_province_admin(info)
         f = filter or AccountMappingFilter()
         stmt = accounts.mappings_query(
             system_code=str(f.system_code) if f.system_code else None, status=raw(f.status) if f.status else None,
@@ -266,27 +276,31 @@ class MappingQuery:
         async with info.context.session() as session:
             return _export(await transfer.export_mappings(session, stmt, raw(format)))
 
-    @strawberry.field(description="The mapping log (all, or what the filter keeps) as a file.")
+    @strawberry.field(directives=SIGNED_IN, description="The mapping log (all, or what the filter keeps) as a file.")
     async def export_account_mapping_log(
         self, info: Info, format: FileFormat, filter: AccountMappingLogFilter | None = None,
     ) -> ExportFile:
+        await guard.require_province_admin(info)
         async with info.context.session() as session:
             return _export(await transfer.export_log(session, _log_query(filter), raw(format)))
 
-    @strawberry.field(description="The standard import template (header row only).")
-    def account_mapping_import_template(self, format: FileFormat) -> ExportFile:
+    @strawberry.field(directives=SIGNED_IN, description="The standard import template (header row only).")
+    async def account_mapping_import_template(self, info: Info, format: FileFormat) -> ExportFile:
+        await guard.require_admin(info)
         return _export(transfer.template(raw(format)))
 
-    @strawberry.field(description="One automatic-matching run; poll it for progress.")
+    @strawberry.field(directives=SIGNED_IN, description="One automatic-matching run; poll it for progress.")
     async def match_run(self, info: Info, id: strawberry.ID) -> MatchRun | None:
+        await guard.require_province_admin(info)
         async with info.context.session() as session:
             row = await session.get(models.MatchRun, str(id))
         return MatchRun.from_row(row) if row else None
 
-    @strawberry.field(description="匹配日志: runs in start order, optionally of one system.")
+    @strawberry.field(directives=SIGNED_IN, description="匹配日志: runs in start order, optionally of one system.")
     async def match_runs(
         self, info: Info, system_code: strawberry.ID | None = None, first: int = 20, after: str | None = None,
     ) -> Connection[MatchRun]:
+        await guard.require_province_admin(info)
         stmt = select(models.MatchRun)
         if system_code is not None:
             stmt = stmt.where(models.MatchRun.system_code == str(system_code))
@@ -295,12 +309,14 @@ class MappingQuery:
                                      sort_key=lambda r: [r.id], to_node=MatchRun.from_row,
                                      page=PageRequest(first=first, after=after))
 
-    @strawberry.field(description="应用 / API clients in client-id order; keyword searches id and name.")
+    @strawberry.field(description="应用 / API clients in client-id order; keyword searches id and name.",
+                      directives=SIGNED_IN)
     async def clients(
         self, info: Info, kind: ClientKind | None = None, status: EnabledStatus | None = None,
         organization_id: strawberry.ID | None = None, keyword: str | None = None, first: int = 20,
         after: str | None = None,
     ) -> Connection[Client]:
+        await guard.require_admin(info)
         stmt = select(models.Client)
         if kind is not None:
             stmt = stmt.where(models.Client.kind == raw(kind))
@@ -317,8 +333,9 @@ class MappingQuery:
                                      sort_key=lambda r: [r.client_id], to_node=Client.from_row,
                                      page=PageRequest(first=first, after=after))
 
-    @strawberry.field(description="One client by its client id (never its secret).")
+    @strawberry.field(directives=SIGNED_IN, description="One client by its client id (never its secret).")
     async def client(self, info: Info, client_id: strawberry.ID) -> Client | None:
+        await guard.require_admin(info)
         async with info.context.session() as session:
             row = await session.get(models.Client, str(client_id))
         return Client.from_row(row) if row else None
@@ -351,8 +368,9 @@ async def _check_organization(session: AsyncSession, organization_id: str | None
 
 @strawberry.type
 class MappingMutation:
-    @strawberry.mutation(description="Connect a third-party system.")
+    @strawberry.mutation(directives=SIGNED_IN, description="Connect a third-party system.")
     async def create_connected_system(self, info: Info, input: ConnectedSystemInput) -> ConnectedSystem:
+        await guard.require_province_admin(info)
         code, name = input.code.strip(), input.name.strip()
         if not SYSTEM_CODE.fullmatch(code):
             raise bad_input("A system code has 1 to 64 letters, digits, _ or -, starting with a letter or digit.",
@@ -371,10 +389,12 @@ class MappingMutation:
                              ip=client_ip(info))
         return ConnectedSystem.from_row(row)
 
-    @strawberry.mutation(description="Rename a connected system, change its protocol, or enable/disable it.")
+    @strawberry.mutation(description="Rename a connected system, change its protocol, or enable/disable it.",
+                         directives=SIGNED_IN)
     async def update_connected_system(
         self, info: Info, code: strawberry.ID, input: ConnectedSystemUpdate
     ) -> ConnectedSystem:
+        await guard.require_province_admin(info)
         async with info.context.transaction() as session:
             row = await session.get(models.ConnectedSystem, str(code), with_for_update=True)
             if row is None:
@@ -394,8 +414,10 @@ class MappingMutation:
                              ip=client_ip(info))
         return ConnectedSystem.from_row(row)
 
-    @strawberry.mutation(description="手动关联: link a portal user to a third-party account (one per system).")
+    @strawberry.mutation(description="手动关联: link a portal user to a third-party account (one per system).",
+                         directives=SIGNED_IN)
     async def link_account_mapping(self, info: Info, input: LinkAccountMappingInput) -> AccountMapping:
+        await guard.require_province_admin(info)
         async with _transaction(info, "The user was linked in this system meanwhile.") as session:
             row = await accounts.link(
                 session, user_id=str(input.user_id), system_code=str(input.system_code),
@@ -404,10 +426,11 @@ class MappingMutation:
         return AccountMapping.from_row(row)
 
     @strawberry.mutation(description="编辑: change the third-party username or remark; user and system are "
-                         "immutable.")
+                         "immutable.", directives=SIGNED_IN)
     async def update_account_mapping(
         self, info: Info, id: strawberry.ID, input: UpdateAccountMappingInput
     ) -> AccountMapping:
+        await guard.require_province_admin(info)
         remark_given = input.remark is not strawberry.UNSET
         async with info.context.transaction() as session:
             row = await accounts.edit(
@@ -418,17 +441,20 @@ class MappingMutation:
                 reason=input.reason, actor=_actor(info))
         return AccountMapping.from_row(row)
 
-    @strawberry.mutation(description="解除关联: the mapping becomes UNLINKED; it and its log are kept.")
+    @strawberry.mutation(description="解除关联: the mapping becomes UNLINKED; it and its log are kept.",
+                         directives=SIGNED_IN)
     async def unlink_account_mapping(self, info: Info, id: strawberry.ID, reason: str | None = None) -> AccountMapping:
+        await guard.require_province_admin(info)
         async with info.context.transaction() as session:
             row = await accounts.unlink(session, str(id), reason=reason, actor=_actor(info))
         return AccountMapping.from_row(row)
 
     @strawberry.mutation(description="Import mappings from a base64 CSV or XLSX file: all rows or none; "
-                         "dryRun only validates.")
+                         "dryRun only validates.", directives=SIGNED_IN)
     async def import_account_mappings(
         self, info: Info, format: FileFormat, file: str, dry_run: bool = False, reason: str | None = None,
     ) -> ImportResult:
+        await guard.require_province_admin(info)
         data = transfer.decode_file(file)
         async with _transaction(info, "Mappings changed while importing; import the file again.") as session:
             # Writes nothing unless every row passed and this is no dry run.
@@ -439,16 +465,18 @@ class MappingMutation:
             errors=[ImportRowError(row=e.row, column=e.column, message=e.message) for e in outcome.errors])
 
     @strawberry.mutation(description="开始匹配: start automatic matching; returns the run at once, poll "
-                         "matchRun(id) for progress.")
+                         "matchRun(id) for progress.", directives=SIGNED_IN)
     async def start_account_matching(self, info: Info, input: StartAccountMatchingInput) -> MatchRun:
+        await guard.require_province_admin(info)
         row = await matching.start_run(
             info.context.sessions, system_code=str(input.system_code), match_field=raw(input.field),
             precision=raw(input.precision), scope=raw(input.scope), actor=_actor(info))
         return MatchRun.from_row(row)
 
     @strawberry.mutation(description="Register an API client; a confidential one's secret is in the answer, "
-                         "this once.")
+                         "this once.", directives=SIGNED_IN)
     async def create_client(self, info: Info, input: CreateClientInput) -> ClientWithSecret:
+        await guard.require_province_admin(info)
         name = clients.check_name(input.name)
         redirect_uris = clients.check_redirect_uris(input.redirect_uris)
         grants = clients.check_grant_types([raw(g) for g in input.grant_types], confidential=input.confidential,
@@ -474,8 +502,10 @@ class MappingMutation:
                              ip=client_ip(info))
         return ClientWithSecret(client=Client.from_row(row), client_secret=secret)
 
-    @strawberry.mutation(description="Change a client's settings (never its secret: rotateClientSecret).")
+    @strawberry.mutation(description="Change a client's settings (never its secret: rotateClientSecret).",
+                         directives=SIGNED_IN)
     async def update_client(self, info: Info, client_id: strawberry.ID, input: UpdateClientInput) -> Client:
+        await guard.require_province_admin(info)
         async with info.context.transaction() as session:
             row = await _client_row(session, str(client_id))
             confidential = row.secret_hash is not None
@@ -508,8 +538,9 @@ class MappingMutation:
         return Client.from_row(row)
 
     @strawberry.mutation(description="A new secret for a confidential client, shown this once; the old one "
-                         "stops working at once.")
+                         "stops working at once.", directives=SIGNED_IN)
     async def rotate_client_secret(self, info: Info, client_id: strawberry.ID) -> ClientWithSecret:
+        await guard.require_province_admin(info)
         async with info.context.transaction() as session:
             row = await _client_row(session, str(client_id))
             if row.secret_hash is None:
@@ -522,10 +553,11 @@ class MappingMutation:
         return ClientWithSecret(client=Client.from_row(row), client_secret=secret)
 
     @strawberry.mutation(description="The persisted operations (sha256 hex ids) the client may run; replaces "
-                         "the list.")
+                         "the list.", directives=SIGNED_IN)
     async def set_client_persisted_operations(
         self, info: Info, client_id: strawberry.ID, operation_ids: list[str]
     ) -> Client:
+        await guard.require_province_admin(info)
         ids = clients.check_persisted_operations(operation_ids)
         async with info.context.transaction() as session:
             row = await _client_row(session, str(client_id))

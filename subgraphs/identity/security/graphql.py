@@ -34,13 +34,14 @@ from subgraphs.common.paging import (
     keyset_page,
 )
 from subgraphs.identity import models
+from subgraphs.identity.domain import guard
 from subgraphs.identity.security import blacklist, passwords
 from subgraphs.identity.security.crypto import CryptoError, master_key
 from subgraphs.identity.security.encryption import EncryptionPolicy, encryption_test
 from subgraphs.identity.security.login import LoginPolicy
 from subgraphs.identity.security.passwords import PasswordPolicy
 from subgraphs.identity.security.policy import PolicyDocument, PolicyError, load_policy, save_policy
-from subgraphs.identity.types import Info
+from subgraphs.identity.types import SIGNED_IN, Info
 
 
 def _now() -> datetime:
@@ -460,8 +461,9 @@ async def _newest_first(session: AsyncSession, stmt: Select[Any], order_by: list
 
 @strawberry.type
 class SecurityQuery:
-    @strawberry.field(description="密码策略 in force.")
+    @strawberry.field(directives=SIGNED_IN, description="密码策略 in force.")
     async def password_policy(self, info: Info) -> PasswordPolicyType:
+        await guard.require_admin(info)
         async with info.context.session() as session:
             return PasswordPolicyType.of(await load_policy(session, PasswordPolicy))
 
@@ -473,35 +475,41 @@ class SecurityQuery:
         return PasswordCheck(strength=PasswordStrength(passwords.strength(password)), acceptable=not problems,
                              problems=problems)
 
-    @strawberry.field(description="登录安全策略 in force.")
+    @strawberry.field(directives=SIGNED_IN, description="登录安全策略 in force.")
     async def login_policy(self, info: Info) -> LoginPolicyType:
+        await guard.require_admin(info)
         async with info.context.session() as session:
             return LoginPolicyType.of(await load_policy(session, LoginPolicy))
 
-    @strawberry.field(description="数据加密 settings in force.")
+    @strawberry.field(directives=SIGNED_IN, description="数据加密 settings in force.")
     async def encryption_policy(self, info: Info) -> EncryptionPolicyType:
+        await guard.require_admin(info)
         async with info.context.session() as session:
             return EncryptionPolicyType.of(await load_policy(session, EncryptionPolicy))
 
-    @strawberry.field(description="The key versions, newest first.")
+    @strawberry.field(directives=SIGNED_IN, description="The key versions, newest first.")
     async def encryption_keys(self, info: Info) -> list[EncryptionKeyVersion]:
+        await guard.require_admin(info)
         async with info.context.session() as session:
             rows = (await session.scalars(select(models.EncryptionKey)
                                           .order_by(models.EncryptionKey.version.desc()))).all()
         return [EncryptionKeyVersion(version=r.version, status=EncryptionKeyStatus(r.status), created_at=r.created_at,
                                      expires_at=r.expires_at) for r in rows]
 
-    @strawberry.field(description="密钥轮换日志, newest first.")
+    @strawberry.field(directives=SIGNED_IN, description="密钥轮换日志, newest first.")
     async def key_rotation_log(self, info: Info, first: int = 20, after: str | None = None) -> Connection[KeyRotation]:
+        await guard.require_admin(info)
         async with info.context.session() as session:
             result: Connection[KeyRotation] = await _newest_first(
                 session, select(models.KeyRotationLog), [models.KeyRotationLog.id], lambda r: [r.id], KeyRotation.of,
                 first, after)
             return result
 
-    @strawberry.field(description="IP黑名单 in address order; keyword matches the address/range or the remark.")
+    @strawberry.field(description="IP黑名单 in address order; keyword matches the address/range or the remark.",
+                      directives=SIGNED_IN)
     async def ip_blacklist(self, info: Info, keyword: str | None = None, status: IpBlacklistStatus | None = None,
                            first: int = 20, after: str | None = None) -> Connection[IpBlacklistEntry]:
+        await guard.require_admin(info)
         async with info.context.session() as session:
             return await keyset_page(
                 session, blacklist.filtered(keyword, _status_filter(status)),
@@ -509,10 +517,11 @@ class SecurityQuery:
                 to_node=IpBlacklistEntry.of, page=PageRequest(first=first, after=after))
 
     @strawberry.field(description="The blacklist entries matching the filters as an Excel (or CSV) file, in the "
-                      "import template's columns.")
+                      "import template's columns.", directives=SIGNED_IN)
     async def export_ip_blacklist(self, info: Info, keyword: str | None = None,
                                   status: IpBlacklistStatus | None = None,
                                   format: IpBlacklistFileFormat = IpBlacklistFileFormat.XLSX) -> IpBlacklistFile:
+        await guard.require_admin(info)
         async with info.context.session() as session:
             rows = (await session.scalars(blacklist.filtered(keyword, _status_filter(status))
                                           .order_by(models.IpBlacklistEntry.network))).all()
@@ -521,20 +530,26 @@ class SecurityQuery:
                                content_type=CONTENT_TYPES[format.value],
                                content_base64=base64.b64encode(content).decode("ascii"))
 
-    @strawberry.field(description="标准导入模板 of the IP blacklist (Excel).")
-    def ip_blacklist_import_template(self) -> IpBlacklistFile:
+    @strawberry.field(directives=SIGNED_IN, description="标准导入模板 of the IP blacklist (Excel).")
+    async def ip_blacklist_import_template(self, info: Info) -> IpBlacklistFile:
+        await guard.require_admin(info)
         return IpBlacklistFile(filename="ip-blacklist-template.xlsx", content_type=CONTENT_TYPES["XLSX"],
                             content_base64=base64.b64encode(blacklist.import_template()).decode("ascii"))
 
-    @strawberry.field(description="登录日志, newest first: by user, time range [from, to), IP prefix, outcome.")
+    @strawberry.field(description="登录日志, newest first: by user, time range [from, to), IP prefix, outcome.",
+                      directives=SIGNED_IN)
     async def login_events(
         self, info: Info, user_id: strawberry.ID | None = None, username: str | None = None,
         from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None, ip: str | None = None, success: bool | None = None,
         remote_only: bool = False, first: int = 20, after: str | None = None,
     ) -> Connection[LoginLogEntry]:
+        scope = await guard.staff_scope(info)
         event = models.LoginEvent
         stmt = select(event)
+        if not scope.everything:  # the sign-ins of the accounts within the administrator's reach
+            stmt = stmt.where(event.user_id.in_(select(models.User.id).where(
+                guard.in_scope(scope, models.User.organization_id))))
         if user_id is not None:
             stmt = stmt.where(event.user_id == str(user_id))
         if username:
@@ -559,35 +574,42 @@ class SecurityQuery:
 
 @strawberry.type
 class SecurityMutation:
-    @strawberry.mutation(description="Change password-policy settings; effective at once.")
+    @strawberry.mutation(directives=SIGNED_IN, description="Change password-policy settings; effective at once.")
     async def update_password_policy(self, info: Info, input: PasswordPolicyInput) -> PasswordPolicyType:
+        await guard.require_province_admin(info)
         return PasswordPolicyType.of(await _update_policy(info, PasswordPolicy, _given(input)))
 
-    @strawberry.mutation(description="Restore the default password policy.")
+    @strawberry.mutation(directives=SIGNED_IN, description="Restore the default password policy.")
     async def reset_password_policy(self, info: Info) -> PasswordPolicyType:
+        await guard.require_province_admin(info)
         return PasswordPolicyType.of(await _reset_policy(info, PasswordPolicy))
 
-    @strawberry.mutation(description="Change login-security settings; effective at once.")
+    @strawberry.mutation(directives=SIGNED_IN, description="Change login-security settings; effective at once.")
     async def update_login_policy(self, info: Info, input: LoginPolicyInput) -> LoginPolicyType:
+        await guard.require_province_admin(info)
         changes = _given(input)
         if "ip_regions" in changes:
             changes["ip_regions"] = tuple((r.network.strip(), r.region_code.strip()) for r in changes["ip_regions"])
         return LoginPolicyType.of(await _update_policy(info, LoginPolicy, changes))
 
-    @strawberry.mutation(description="Restore the default login policy.")
+    @strawberry.mutation(directives=SIGNED_IN, description="Restore the default login policy.")
     async def reset_login_policy(self, info: Info) -> LoginPolicyType:
+        await guard.require_province_admin(info)
         return LoginPolicyType.of(await _reset_policy(info, LoginPolicy))
 
-    @strawberry.mutation(description="Change encryption settings; effective at once.")
+    @strawberry.mutation(directives=SIGNED_IN, description="Change encryption settings; effective at once.")
     async def update_encryption_policy(self, info: Info, input: EncryptionPolicyInput) -> EncryptionPolicyType:
+        await guard.require_province_admin(info)
         return EncryptionPolicyType.of(await _update_policy(info, EncryptionPolicy, _given(input)))
 
-    @strawberry.mutation(description="Restore the default encryption settings.")
+    @strawberry.mutation(directives=SIGNED_IN, description="Restore the default encryption settings.")
     async def reset_encryption_policy(self, info: Info) -> EncryptionPolicyType:
+        await guard.require_province_admin(info)
         return EncryptionPolicyType.of(await _reset_policy(info, EncryptionPolicy))
 
-    @strawberry.mutation(description="加密测试: encrypt and decrypt `text` with the active key.")
+    @strawberry.mutation(directives=SIGNED_IN, description="加密测试: encrypt and decrypt `text` with the active key.")
     async def test_encryption(self, info: Info, text: str = "加密测试 13800000000") -> EncryptionTestResultType:
+        await guard.require_province_admin(info)
         if len(text) > 1024:
             raise bad_input("The test text is limited to 1024 characters.", argument="text")
         try:
@@ -600,9 +622,11 @@ class SecurityMutation:
                                         decrypted=r.decrypted, tamper_detected=r.tamper_detected,
                                         elapsed_ms=round(r.elapsed_ms, 3), error=r.error)
 
-    @strawberry.mutation(description="Add blacklist entries (one or a batch), all or none; effective at once.")
+    @strawberry.mutation(description="Add blacklist entries (one or a batch), all or none; effective at once.",
+                         directives=SIGNED_IN)
     async def add_ip_blacklist_entries(self, info: Info, entries: list[IpBlacklistEntryInput]
                                        ) -> list[IpBlacklistEntry]:
+        await guard.require_province_admin(info)
         async with info.context.transaction() as session:
             try:
                 rows = await blacklist.add_entries(
@@ -611,9 +635,11 @@ class SecurityMutation:
                 raise _blacklist_error(exc) from exc
             return [IpBlacklistEntry.of(r) for r in rows]
 
-    @strawberry.mutation(description="Edit an entry's address or range, remark (\"\" clears it) or status.")
+    @strawberry.mutation(description="Edit an entry's address or range, remark (\"\" clears it) or status.",
+                         directives=SIGNED_IN)
     async def update_ip_blacklist_entry(self, info: Info, id: strawberry.ID, network: str | None = None,
                                         remark: str | None = None, enabled: bool | None = None) -> IpBlacklistEntry:
+        await guard.require_province_admin(info)
         async with info.context.transaction() as session:
             try:
                 row = await blacklist.update_entry(session, str(id), network=network, remark=remark, enabled=enabled)
@@ -621,9 +647,10 @@ class SecurityMutation:
                 raise _blacklist_error(exc) from exc
             return IpBlacklistEntry.of(row)
 
-    @strawberry.mutation(description="Enable or disable entries (启用/禁用); effective at once.")
+    @strawberry.mutation(directives=SIGNED_IN, description="Enable or disable entries (启用/禁用); effective at once.")
     async def set_ip_blacklist_entry_enabled(self, info: Info, ids: list[strawberry.ID], enabled: bool
                                              ) -> list[IpBlacklistEntry]:
+        await guard.require_province_admin(info)
         async with info.context.transaction() as session:
             try:
                 rows = await blacklist.set_enabled(session, [str(i) for i in ids], enabled)
@@ -631,16 +658,20 @@ class SecurityMutation:
                 raise _blacklist_error(exc) from exc
             return [IpBlacklistEntry.of(r) for r in rows]
 
-    @strawberry.mutation(description="Delete entries (single or batch); returns how many were deleted.")
+    @strawberry.mutation(description="Delete entries (single or batch); returns how many were deleted.",
+                         directives=SIGNED_IN)
     async def delete_ip_blacklist_entries(self, info: Info, ids: list[strawberry.ID]) -> int:
+        await guard.require_province_admin(info)
         async with info.context.transaction() as session:
             return await blacklist.delete_entries(session, [str(i) for i in ids])
 
     @strawberry.mutation(description="Import entries from the template (Excel or CSV, base64): every row is "
-                         "checked first and all are added, or none with the errors of each bad row.")
+                         "checked first and all are added, or none with the errors of each bad row.",
+                         directives=SIGNED_IN)
     async def import_ip_blacklist(
         self, info: Info, content_base64: str, format: IpBlacklistFileFormat = IpBlacklistFileFormat.XLSX
     ) -> IpBlacklistImportResult:
+        await guard.require_province_admin(info)
         try:
             content = base64.b64decode(content_base64, validate=True)
         except (binascii.Error, ValueError) as exc:

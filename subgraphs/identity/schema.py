@@ -27,6 +27,7 @@ from subgraphs.identity.mapping import graphql as mapping_graphql
 
 # One file format, row error and download type for every import and export of identity.
 from subgraphs.identity.mapping.types import AccountMapping, ExportFile, FileFormat, ImportRowError
+from subgraphs.identity.oauth import graphql as channel_graphql
 from subgraphs.identity.security import graphql as security_graphql
 from subgraphs.identity.security.passwords import REMINDER_DAYS, PasswordStatus
 from subgraphs.identity.types import (
@@ -831,8 +832,10 @@ class CoreMutation:
 
 
 # Each part of identity brings its own root fields; they meet here.
-Query = merge_types("Query", (CoreQuery, *security_graphql.queries, *mapping_graphql.queries))
-_mutations: tuple[type, ...] = (CoreMutation, *security_graphql.mutations, *mapping_graphql.mutations)
+Query = merge_types("Query", (CoreQuery, *security_graphql.queries, *mapping_graphql.queries,
+                              *channel_graphql.queries))
+_mutations: tuple[type, ...] = (CoreMutation, *security_graphql.mutations, *mapping_graphql.mutations,
+                                *channel_graphql.mutations)
 Mutation = merge_types("Mutation", _mutations)
 
 schema = strawberry.federation.Schema(query=Query, mutation=Mutation, types=[Organization, User, Person, Region])

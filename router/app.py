@@ -24,6 +24,8 @@ from router.ipblock import IpBlocklist, http_source, ip_guard
 from router.ratelimit import MemoryRateLimiter, RateLimitMiddleware, RedisRateLimiter
 from router.reload import GatewayHolder, SupergraphWatcher
 from router.resilience import BreakerSettings, ProtectedClient
+from router.revocation import RevocationList
+from router.revocation import http_source as revocation_source
 from router.server import Guard, create_router_app
 from router.supergraph import Supergraph, SupergraphError
 from router.transport import FORWARDED_HEADERS, DeduplicatingClient, HttpSubgraphClient
@@ -76,9 +78,10 @@ def jwks_endpoint(minter: CallerTokenMinter) -> Callable[[Request], Awaitable[Re
     return jwks
 
 
-def auth_guard(verifier: JwtVerifier, mode: str) -> Guard:
-    """Refuses a request whose bearer token does not verify (401, or 503 when the issuer's keys cannot
-    be had); without a token, refuses it only in `require` mode. The claims go on request.state."""
+def auth_guard(verifier: JwtVerifier, mode: str, revocation: RevocationList | None = None) -> Guard:
+    """Refuses a request whose bearer token does not verify or was revoked (401, or 503 when the issuer's
+    keys cannot be had); without a token, refuses it only in `require` mode. The claims go on
+    request.state."""
 
     async def guard(request: Request) -> Response | None:
         try:
@@ -88,7 +91,10 @@ def auth_guard(verifier: JwtVerifier, mode: str) -> Guard:
                     raise AuthenticationError("UNAUTHENTICATED", "a bearer token is required", reason="missing")
                 request.state.claims = None
                 return None
-            request.state.claims = await verifier.verify(token)
+            claims = await verifier.verify(token)
+            if revocation is not None and revocation.revoked(claims.raw):
+                raise AuthenticationError("UNAUTHENTICATED", "invalid access token: revoked", reason="revoked")
+            request.state.claims = claims
             return None
         except AuthenticationError as exc:
             response = JSONResponse({"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},
@@ -154,6 +160,7 @@ def build(config: RouterConfig) -> Starlette:
     holder = GatewayHolder(make_gateway(supergraph))
     watcher = SupergraphWatcher(config.supergraph_path, holder, make_gateway)
     verifier: JwtVerifier | None = None
+    revocation: RevocationList | None = None
     guards: tuple[Guard, ...] = ()
     if config.auth.mode != "off":
         try:
@@ -163,7 +170,10 @@ def build(config: RouterConfig) -> Starlette:
                 scope_claim=config.auth.scope_claim))
         except ValueError as exc:
             raise ConfigError(f"auth: {exc}") from exc
-        guards = (auth_guard(verifier, config.auth.mode),)
+        if config.revocation.url is not None:
+            revocation = RevocationList(revocation_source(config.revocation.url, minter),
+                                        refresh_seconds=config.revocation.refresh_seconds)
+        guards = (auth_guard(verifier, config.auth.mode, revocation),)
     blocklist: IpBlocklist | None = None
     if config.ip_blacklist.url is not None:
         blocklist = IpBlocklist(http_source(config.ip_blacklist.url, minter),
@@ -175,8 +185,9 @@ def build(config: RouterConfig) -> Starlette:
         details: dict[str, Any] = {"circuits": protected.breaker_states(),
                                    "supergraph": {"generation": holder.generation, "reload_error": watcher.last_error}}
         if blocklist is not None:
-            details["ip_blacklist"] = {"networks": len(blocklist.networks), "loaded": blocklist.loaded,
-                                       "error": blocklist.last_error}
+            details["ip_blacklist"] = blocklist.health()
+        if revocation is not None:
+            details["revocation"] = revocation.health()
         return details
 
     inner = create_router_app(holder, config.server, config.limits, guards=guards, health_details=health_details)
@@ -193,12 +204,16 @@ def build(config: RouterConfig) -> Starlette:
             # Not awaited here: identity verifies the router's token against this router's JWKS, which
             # answers only once the router listens.
             blocklist.start(initial_delay=0.2)
+        if revocation is not None:
+            revocation.start(initial_delay=0.2)
         try:
             yield
         finally:
             await watcher.stop()
             if blocklist is not None:
                 await blocklist.stop()
+            if revocation is not None:
+                await revocation.stop()
             await client.close()
             if verifier is not None:
                 await verifier.close()

@@ -10,6 +10,7 @@ environment overrides, validated at start with errors that name the setting.
     [breaker]    failure_threshold, cool_down_seconds, half_open_probes, max_concurrency, queue_timeout_seconds
     [auth]       mode (off | optional | require), issuer, audience, jwks_url, algorithms, leeway_seconds, scope_claim
     [ip_blacklist] url (identity's /security/ip-blacklist), refresh_seconds
+    [revocation] url (identity's /security/revoked-tokens), refresh_seconds
     [caller_token] enabled, key_file (ES256 private key, PEM; shared by replicas), lifetime_seconds
     [authorization] enabled, mode (filter | reject), policies (a table: name = "package.module:function")
 
@@ -121,6 +122,14 @@ class IpBlacklistConfig:
 
 
 @dataclass(frozen=True)
+class RevocationConfig:
+    """identity's revoked tokens, refused by the auth guard (router/revocation.py)."""
+
+    url: str | None = None  # e.g. http://identity:4101/security/revoked-tokens; unset: signatures only
+    refresh_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
 class CallerTokenConfig:
     """The token the router signs for each subgraph fetch (router/caller_token.py)."""
 
@@ -153,12 +162,14 @@ class RouterConfig:
     authorization: AuthorizationConfig = AuthorizationConfig()
     caller_token: CallerTokenConfig = CallerTokenConfig()
     ip_blacklist: IpBlacklistConfig = IpBlacklistConfig()
+    revocation: RevocationConfig = RevocationConfig()
 
 
 SECTIONS: dict[str, type] = {
     "server": ServerConfig, "limits": LimitsConfig, "rate_limit": RateLimitConfig, "breaker": BreakerConfig,
     "auth": AuthConfig, "authorization": AuthorizationConfig, "caller_token": CallerTokenConfig,
     "ip_blacklist": IpBlacklistConfig,
+    "revocation": RevocationConfig,
 }
 
 
@@ -255,7 +266,7 @@ def load_config(path: str | None = None, environ: Mapping[str, str] | None = Non
         forward_headers=_coerce(headers.get("forward", ()), "tuple[str, ...]", "headers.forward"),
         limits=sections["limits"], rate_limit=sections["rate_limit"], breaker=sections["breaker"],
         auth=sections["auth"], authorization=sections["authorization"], caller_token=sections["caller_token"],
-        ip_blacklist=sections["ip_blacklist"],
+        ip_blacklist=sections["ip_blacklist"], revocation=sections["revocation"],
     )
     return _apply_environment(config, environ)
 
@@ -290,10 +301,12 @@ def _apply_environment(config: RouterConfig, environ: Mapping[str, str]) -> Rout
     if config.authorization.mode not in ("filter", "reject"):
         raise ConfigError(f"authorization.mode: {config.authorization.mode!r} is not filter or reject")
     config.authorization.policy_references()
-    if config.ip_blacklist.url is not None and not config.ip_blacklist.url.startswith(("http://", "https://")):
-        raise ConfigError(f"ip_blacklist.url: an http(s) URL, not {config.ip_blacklist.url!r}")
-    if not 0.1 <= config.ip_blacklist.refresh_seconds <= 300:
-        raise ConfigError("ip_blacklist.refresh_seconds: between 0.1 and 300")
+    for name in ("ip_blacklist", "revocation"):
+        polled = getattr(config, name)
+        if polled.url is not None and not polled.url.startswith(("http://", "https://")):
+            raise ConfigError(f"{name}.url: an http(s) URL, not {polled.url!r}")
+        if not 0.1 <= polled.refresh_seconds <= 300:
+            raise ConfigError(f"{name}.refresh_seconds: between 0.1 and 300")
     if not 1 <= config.caller_token.lifetime_seconds <= 300:
         raise ConfigError("caller_token.lifetime_seconds: between 1 and 300 (a subgraph token lives briefly)")
     for setting in ("per_client", "per_ip"):

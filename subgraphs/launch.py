@@ -39,6 +39,7 @@ from router.compose import SubgraphSource, compose
 from router.config import RouterConfig
 from router.gateway import Gateway
 from router.ipblock import IpBlocklist, ip_guard
+from router.revocation import RevocationList
 from router.server import create_router_app
 from router.supergraph import Supergraph
 from router.transport import AsgiSubgraphClient, DeduplicatingClient
@@ -47,7 +48,12 @@ from subgraphs.common.bus import EventBus, InProcessBus
 from subgraphs.common.caller import CallerVerifier
 from subgraphs.common.scope import ANONYMOUS_SCOPE_ENV
 from subgraphs.identity.oauth.keys import published_jwks
-from subgraphs.identity.security.routes import IP_BLACKLIST_PATH, blacklist_networks
+from subgraphs.identity.security.routes import (
+    IP_BLACKLIST_PATH,
+    REVOKED_TOKENS_PATH,
+    blacklist_networks,
+    revoked_token_keys,
+)
 from subgraphs.registry import SUBGRAPHS, subgraph_sdl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,7 +123,8 @@ async def create_embedded_app(url: str | None = None, *, bus: EventBus | None = 
     verifier = JwtVerifier(JwtSettings(issuer=issuer, audience=os.environ.get("IDENTITY_AUDIENCE", "jshealth-graph"),
                                        jwks_url=f"{issuer}/.well-known/jwks.json"),
                            jwks_fetch=lambda: identity_jwks(identity))
-    router = create_router_app(gateway, guards=(ip_guard(blocklist), auth_guard(verifier, "optional")))
+    revocation = RevocationList(lambda: revoked_token_keys(identity), refresh_seconds=2.0)
+    router = create_router_app(gateway, guards=(ip_guard(blocklist), auth_guard(verifier, "optional", revocation)))
 
     async def health(_request: Request) -> Response:
         states = {r.definition.name: await r.healthy() for r in runtimes}
@@ -129,12 +136,14 @@ async def create_embedded_app(url: str | None = None, *, bus: EventBus | None = 
         await bus.start()
         for runtime in runtimes:
             runtime.relay.start()
-        await blocklist.refresh()
-        blocklist.start()
+        for polled in (blocklist, revocation):
+            await polled.refresh()
+            polled.start()
         try:
             yield
         finally:
             await blocklist.stop()
+            await revocation.stop()
             await verifier.close()
             for runtime in runtimes:
                 await runtime.relay.stop()
@@ -151,6 +160,7 @@ async def create_embedded_app(url: str | None = None, *, bus: EventBus | None = 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gateway = gateway
     app.state.ip_blocklist = blocklist
+    app.state.revocation = revocation
     app.state.caller_minter = minter
     app.state.runtimes = {r.definition.name: r for r in runtimes}
     return app
@@ -228,6 +238,7 @@ def start_stack(url: str, redis_url: str, *, host: str = "127.0.0.1", router_por
         # started before the router: they fetch its keys on the first caller token they see
         router_env = {**env, "ROUTER_SUPERGRAPH": str(supergraph), "ROUTER_SUBGRAPH_URLS": overrides,
                       "ROUTER_IP_BLACKLIST_URL": f"http://{host}:{ports['identity']}{IP_BLACKLIST_PATH}",
+                      "ROUTER_REVOCATION_URL": f"http://{host}:{ports['identity']}{REVOKED_TOKENS_PATH}",
                       # identity's tokens: optional (anonymous requests still answer), verified when sent
                       "ROUTER_AUTH_MODE": os.environ.get("ROUTER_AUTH_MODE", "optional"),
                       "ROUTER_AUTH_ISSUER": issuer, "ROUTER_AUTH_JWKS_URL": f"{issuer}/.well-known/jwks.json",

@@ -122,3 +122,16 @@ async def test_a_forged_token_is_refused_by_the_router(app: Starlette) -> None:
         forged = await http.post("/graphql", json={"query": "{ __typename }"},
                                  headers={"authorization": f"Bearer {header}.{payload}x.{signature}"})
     assert forged.status_code == 401
+
+
+async def test_a_revoked_token_stops_working_at_the_router(app: Starlette) -> None:
+    token = await token_of(app, "scope.city")
+    assert "data" in await graphql(app, PERSONS, {"region": SUZHOU}, token)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as http:
+        revoked = await http.post("/subgraphs/identity/oauth/revoke",
+                                  data={"token": token, "token_type_hint": "access_token", "client_id": SPA})
+        assert revoked.status_code == 200, revoked.text
+        await app.state.revocation.refresh()  # what the router's 2 s refresh loop does
+        refused = await http.post("/graphql", json={"query": PERSONS, "variables": {"region": SUZHOU}},
+                                  headers={"authorization": f"Bearer {token}"})
+    assert refused.status_code == 401 and "revoked" in refused.text

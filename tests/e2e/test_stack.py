@@ -83,7 +83,9 @@ def test_stack_health_lists_every_subgraph(http: httpx.Client) -> None:
     assert http.get("/health").json()["subgraphs"] == sorted(e.name for e in SUBGRAPHS)
 
 
-def test_stack_router_reads_the_ip_blacklist_from_identity_with_a_caller_token(http: httpx.Client) -> None:
-    # identity answers /security/ip-blacklist only to the router (caller token); the router loaded it.
-    blacklist = http.get("/health").json()["ip_blacklist"]
-    assert blacklist == {"networks": 0, "loaded": True, "error": None}
+def test_stack_router_reads_identitys_lists_with_a_caller_token(http: httpx.Client) -> None:
+    # identity answers /security/ip-blacklist and /security/revoked-tokens only to the router (caller
+    # token); the router loaded both.
+    health = http.get("/health").json()
+    assert health["ip_blacklist"] == {"entries": 0, "loaded": True, "error": None}
+    assert health["revocation"] == {"entries": 0, "loaded": True, "error": None}

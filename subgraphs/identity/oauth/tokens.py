@@ -26,6 +26,7 @@ from joserfc.jwk import import_key
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from router.revocation import revocation_keys
 from subgraphs.identity import models
 from subgraphs.identity.domain.access import effective_data_scope
 from subgraphs.identity.oauth import keys as signing
@@ -215,16 +216,6 @@ async def decode_access_token(session: AsyncSession, token: str, *, issuer: str,
     if not isinstance(exp, int | float) or (check_expiry and exp <= now.timestamp()):
         return None
     return claims
-
-
-def revocation_keys(claims: dict[str, Any]) -> list[str]:
-    jti = str(claims.get("jti", ""))
-    found = [jti]
-    if "." in jti:
-        found.append("fam:" + jti.split(".", 1)[0])
-    if isinstance(claims.get("sid"), str):
-        found.append("sid:" + claims["sid"])
-    return found
 
 
 async def is_revoked(session: AsyncSession, claims: dict[str, Any]) -> bool:

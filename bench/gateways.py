@@ -31,7 +31,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -73,23 +72,6 @@ class Target:
 # The bench reads the graph without signing in, as the development modes do (subgraphs/common/scope.py).
 os.environ.setdefault("JSHEALTH_ANONYMOUS_SCOPE", "all")
 
-def with_subgraph_urls(supergraph_sdl: str, urls: dict[str, str]) -> str:
-    """The supergraph with each named subgraph's @join__graph(url:) replaced (peers read only the file)."""
-    seen: set[str] = set()
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(2)
-        if name not in urls:
-            return match.group(0)
-        seen.add(name)
-        return f'{match.group(1)}{json.dumps(urls[name])}'
-
-    pattern = re.compile(r'(@join__graph\(\s*name:\s*"([^"]+)"\s*,\s*url:\s*)"[^"]*"')
-    out = pattern.sub(replace, supergraph_sdl)
-    missing = set(urls) - seen
-    if missing:
-        raise ValueError(f"no @join__graph for {sorted(missing)} in the supergraph")
-    return out
 
 
 # --- processes ----------------------------------------------------------------------------------
@@ -301,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         print("taskset is not installed (util-linux): the bench pins each gateway to the same cores.", file=sys.stderr)
         return 2
 
-    from router.supergraph import without_access_control
+    from router.supergraph import with_subgraph_urls, without_access_control
     from subgraphs.launch import start_stack, stop_stack
 
     wanted = [n.strip() for n in args.only.split(",") if n.strip()]

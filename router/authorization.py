@@ -40,7 +40,6 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLIncludeDirective,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNamedType,
@@ -48,7 +47,6 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
-    GraphQLSkipDirective,
     InlineFragmentNode,
     ListValueNode,
     Node,
@@ -60,9 +58,10 @@ from graphql import (
     StringValueNode,
     get_named_type,
 )
-from graphql.execution.values import VariableValues, get_directive_values
+from graphql.execution.values import VariableValues
 
 from router.auth import Claims
+from router.response import included
 
 logger = logging.getLogger("router.authorization")
 _N = TypeVar("_N", bound=Node)
@@ -260,16 +259,9 @@ def _with(conditions: Conditions, node: Guarded) -> Conditions:
     return (*conditions, node) if _conditional(node) else conditions
 
 
-def included(conditions: Conditions, variables: VariableValues | None) -> bool:
+def all_included(conditions: Conditions, variables: VariableValues | None) -> bool:
     """Whether every @skip / @include on the way lets the element through, with these variable values."""
-    for node in conditions:
-        skip = get_directive_values(GraphQLSkipDirective, node, variables)
-        if skip and skip.get("if") is True:
-            return False
-        include = get_directive_values(GraphQLIncludeDirective, node, variables)
-        if include and include.get("if") is False:
-            return False
-    return True
+    return all(included(node, variables) for node in conditions)
 
 
 @dataclass
@@ -407,7 +399,7 @@ async def decide(sites: GuardedSites, context: AccessContext, policies: Mapping[
     denied = []
     errors: list[dict[str, Any]] = []
     for key, rule in sites.rules.items():
-        asked = [path for path, conditions in sites.paths[key] if not conditions or included(conditions, variables)]
+        asked = [path for path, conditions in sites.paths[key] if not conditions or all_included(conditions, variables)]
         if not asked:
             continue
         if rule not in outcome:

@@ -12,6 +12,7 @@ import orjson
 from graphql import BooleanValueNode, DirectiveNode, VariableNode
 
 from router.plan import LIST_MARK, FetchNode, QueryPlan, SubSelection
+from router.response import Link, path_of
 
 JSON = dict[str, Any]
 
@@ -122,7 +123,7 @@ class _Run:
         index_of: dict[Any, int] = {}
         # the objects each representation stands for, with their response paths (as links, made into
         # lists only when an error needs one)
-        owners: list[list[tuple[JSON, _Link]]] = []
+        owners: list[list[tuple[JSON, Link]]] = []
         last_typename: Any = None
         projector: _Projector | None = None
         for obj, link in _targets(self.result.data, node.path):
@@ -165,18 +166,6 @@ class _Run:
             if isinstance(entity, dict):
                 for obj, _link in owners[index]:
                     deep_merge(obj, entity)
-
-
-_Link = tuple[Any, str | int] | None  # a response path as a linked list: (parent link, key); None = root
-
-
-def _path(link: _Link) -> list[str | int]:
-    path: list[str | int] = []
-    while link is not None:
-        link, key = link
-        path.append(key)
-    path.reverse()
-    return path
 
 
 class _Projector:
@@ -270,11 +259,11 @@ def collect(data: JSON, path: tuple[str, ...]) -> list[tuple[JSON, list[str | in
     return [(value, where) for value, where in current if isinstance(value, dict)]
 
 
-def _targets(data: JSON, path: tuple[str, ...]) -> list[tuple[JSON, _Link]]:
+def _targets(data: JSON, path: tuple[str, ...]) -> list[tuple[JSON, Link]]:
     """`collect`, with the response paths as links."""
-    current: list[tuple[Any, _Link]] = [(data, None)]
+    current: list[tuple[Any, Link]] = [(data, None)]
     for step in path:
-        following: list[tuple[Any, _Link]] = []
+        following: list[tuple[Any, Link]] = []
         if step == LIST_MARK:
             for value, where in current:
                 if isinstance(value, list):
@@ -342,13 +331,13 @@ def _tag(error: Any, graph: str) -> JSON:
     return tagged
 
 
-def _entity_error(error: Any, graph: str, owners: list[list[tuple[JSON, _Link]]]) -> JSON:
+def _entity_error(error: Any, graph: str, owners: list[list[tuple[JSON, Link]]]) -> JSON:
     tagged = _tag(error, graph)
     path = tagged.get("path")
     if isinstance(path, list) and len(path) >= 2 and path[0] == "_entities" and isinstance(path[1], int):
         index = path[1]
         if 0 <= index < len(owners) and owners[index]:
-            tagged["path"] = _path(owners[index][0][1]) + path[2:]
+            tagged["path"] = path_of(owners[index][0][1]) + path[2:]
             return tagged
     tagged.pop("path", None)
     return tagged

@@ -185,7 +185,19 @@ def _variables(argument: ArgumentNode, into: set[str]) -> None:
             stack.extend(field.value for field in getattr(value, "fields", None) or ())
 
 
-def _path(link: Link) -> list[str | int]:
+def included(node: FieldNode | InlineFragmentNode | FragmentSpreadNode, variables: VariableValues | None) -> bool:
+    """Whether the node's @skip / @include (if any) let it through with these variable values."""
+    if not node.directives:
+        return True
+    skip = get_directive_values(GraphQLSkipDirective, node, variables)
+    if skip and skip.get("if") is True:
+        return False
+    include = get_directive_values(GraphQLIncludeDirective, node, variables)
+    return not (include and include.get("if") is False)
+
+
+def path_of(link: Link) -> list[str | int]:
+    """A linked response path as a list (built only when an error needs it)."""
     path: list[str | int] = []
     while link is not None:
         link, key = link
@@ -248,13 +260,7 @@ class ResponseShaper:
     # -- compiling ------------------------------------------------------------------------------------
 
     def _included(self, node: FieldNode | InlineFragmentNode | FragmentSpreadNode) -> bool:
-        if not node.directives:
-            return True
-        skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
-        if skip and skip.get("if") is True:
-            return False
-        include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
-        return not (include and include.get("if") is False)
+        return included(node, self.variables)
 
     def _applies(self, condition: str | None, runtime: GraphQLObjectType) -> bool:
         if condition is None or condition == runtime.name:
@@ -355,7 +361,7 @@ class ResponseShaper:
             elif action == _NN_GET:
                 value = get(key)
                 if value is None:
-                    self._null_error(_path((link, key)))
+                    self._null_error(path_of((link, key)))
                     return _INVALID
                 result[key] = value
             elif action == _NN_OBJECT:
@@ -364,7 +370,7 @@ class ResponseShaper:
                     inner = arg.inner
                     shaped = self._run(inner.plan or self._object_plan(inner), value, (link, key))
                     if shaped is _INVALID:
-                        self._null_error(_path((link, key)))
+                        self._null_error(path_of((link, key)))
                         return _INVALID
                     result[key] = shaped
                 else:
@@ -377,7 +383,7 @@ class ResponseShaper:
                 if value.__class__ is list:
                     items = self._list(arg.inner, value, (link, key))
                     if items is None:
-                        self._null_error(_path((link, key)))
+                        self._null_error(path_of((link, key)))
                         return _INVALID
                     result[key] = items
                 else:
@@ -416,20 +422,20 @@ class ResponseShaper:
             completed = self._complete(compiled.inner, value, link)
             if completed is None or completed is _INVALID:
                 if completed is None:
-                    self._null_error(_path(link))
+                    self._null_error(path_of(link))
                 return _INVALID
             return completed
         if value is None:
             return None
         if kind == _K_LIST:
             if not isinstance(value, list):
-                self._error("a subgraph returned a non-list value for a list field", _path(link))
+                self._error("a subgraph returned a non-list value for a list field", path_of(link))
                 return None
             return self._list(compiled, value, link)
         if kind == _K_LEAF:
             return value
         if not isinstance(value, dict):
-            self._error("a subgraph returned a non-object value for an object field", _path(link))
+            self._error("a subgraph returned a non-object value for an object field", path_of(link))
             return None
         if kind == _K_OBJECT:
             plan = compiled.plan or self._object_plan(compiled)
@@ -442,7 +448,7 @@ class ResponseShaper:
                 runtime = self._runtime_type(compiled.type, value)
                 found = compiled.plans[typename] = None if runtime is None else self._compile(runtime, compiled.nodes)
             if found is None:
-                self._error(f"a subgraph returned an object of unknown type {value.get('__typename')!r}", _path(link))
+                self._error(f"a subgraph returned an object of unknown type {value.get('__typename')!r}", path_of(link))
                 return None
             plan = found
         shaped = self._run(plan, value, link)
@@ -469,7 +475,7 @@ class ResponseShaper:
                     if item.__class__ is dict:
                         shaped = self._run(plan, item, (link, i))
                         if shaped is _INVALID:
-                            self._null_error(_path((link, i)))
+                            self._null_error(path_of((link, i)))
                             valid = False
                         items.append(shaped)
                     else:

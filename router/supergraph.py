@@ -6,6 +6,7 @@ A supergraph that does not hold together is rejected here, at load, with an erro
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -418,3 +419,33 @@ def without_access_control(sdl: str) -> str:
             return REMOVE if node.name.value.startswith(prefixes) else None
 
     return print_ast(visit(document, Strip()))
+
+
+def with_subgraph_urls(supergraph_sdl: str, urls: dict[str, str]) -> str:
+    """The supergraph with the `url:` of each named subgraph's @join__graph replaced.
+
+    Our router takes URL overrides (ROUTER_SUBGRAPH_URLS); peer gateways (tests, the bench) only read the
+    supergraph.
+    """
+    document = parse(supergraph_sdl, no_location=False)
+    replacements: list[tuple[int, int, str]] = []
+    seen: set[str] = set()
+    for definition in document.definitions:
+        if not isinstance(definition, EnumTypeDefinitionNode) or definition.name.value != "join__Graph":
+            continue
+        for value in definition.values or []:
+            for directive in value.directives or []:
+                if directive.name.value != "join__graph":
+                    continue
+                arguments = {a.name.value: a.value for a in directive.arguments or []}
+                name, url = arguments.get("name"), arguments.get("url")
+                if isinstance(name, StringValueNode) and isinstance(url, StringValueNode) and name.value in urls:
+                    assert url.loc is not None
+                    replacements.append((url.loc.start, url.loc.end, json.dumps(urls[name.value])))
+                    seen.add(name.value)
+    unknown = set(urls) - seen
+    if unknown:
+        raise ValueError(f"the supergraph has no @join__graph for {sorted(unknown)}")
+    for start, end, text in sorted(replacements, reverse=True):
+        supergraph_sdl = supergraph_sdl[:start] + text + supergraph_sdl[end:]
+    return supergraph_sdl

@@ -29,6 +29,8 @@ from typing import Any
 
 import httpx
 
+from router.supergraph import with_subgraph_urls  # noqa: F401 - re-exported for the tests
+
 REFERENCE_DIR = Path(__file__).parent / "federation" / "reference"
 INSTALL_TIMEOUT = 600.0
 READY_TIMEOUT = 60.0
@@ -241,34 +243,3 @@ class ReferenceGateway:
             response = await client.post(self.url, json=self._body(query, variables))
         answer: dict[str, Any] = response.json()
         return answer
-
-
-def with_subgraph_urls(supergraph_sdl: str, urls: dict[str, str]) -> str:
-    """The supergraph with the `url:` of each named subgraph's @join__graph replaced.
-
-    Our router takes URL overrides (ROUTER_SUBGRAPH_URLS); Apollo's gateway only reads the supergraph.
-    """
-    from graphql import EnumTypeDefinitionNode, StringValueNode, parse
-
-    document = parse(supergraph_sdl, no_location=False)
-    replacements: list[tuple[int, int, str]] = []
-    seen: set[str] = set()
-    for definition in document.definitions:
-        if not isinstance(definition, EnumTypeDefinitionNode) or definition.name.value != "join__Graph":
-            continue
-        for value in definition.values or []:
-            for directive in value.directives or []:
-                if directive.name.value != "join__graph":
-                    continue
-                arguments = {a.name.value: a.value for a in directive.arguments or []}
-                name, url = arguments.get("name"), arguments.get("url")
-                if isinstance(name, StringValueNode) and isinstance(url, StringValueNode) and name.value in urls:
-                    assert url.loc is not None
-                    replacements.append((url.loc.start, url.loc.end, json.dumps(urls[name.value])))
-                    seen.add(name.value)
-    unknown = set(urls) - seen
-    if unknown:
-        raise ValueError(f"the supergraph has no @join__graph for {sorted(unknown)}")
-    for start, end, text in sorted(replacements, reverse=True):
-        supergraph_sdl = supergraph_sdl[:start] + text + supergraph_sdl[end:]
-    return supergraph_sdl

@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from subgraphs.common.caller import DATA_SCOPES
 from subgraphs.identity import models
 
-# Narrowest first: the effective scope is the one with the highest position.
-SCOPE_ORDER: tuple[str, ...] = ("OWN_DEPT", "OWN_ORG", "CROSS_ORG", "ALL")
+# Narrowest first: the effective scope is the one with the highest position (the order the caller
+# token's consumers use too).
+SCOPE_ORDER: tuple[str, ...] = DATA_SCOPES
 
 
 def widest(scopes: Iterable[str | None]) -> str | None:

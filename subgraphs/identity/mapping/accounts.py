@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.common.errors import ErrorCode, bad_input, domain_error
+from subgraphs.common.search import contains
 from subgraphs.identity import models
 from subgraphs.identity.mapping.common import encode_relation, now
 
@@ -220,12 +221,6 @@ async def unlink(session: AsyncSession, mapping_id: str, *, reason: str | None, 
 # --- lists ---------------------------------------------------------------------------------------
 
 
-def _contains(column: Any, keyword: str) -> Any:
-    # lower() on both sides: LIKE is case-sensitive on PostgreSQL and not on SQLite; autoescape keeps a
-    # typed % or _ literal.
-    return func.lower(column).contains(keyword.lower(), autoescape=True)
-
-
 def mappings_query(
     *, system_code: str | None = None, status: str | None = None, method: str | None = None,
     keyword: str | None = None, user_id: str | None = None,
@@ -242,9 +237,9 @@ def mappings_query(
     if keyword is not None and keyword.strip():
         # 门户用户名/第三方用户名关键词模糊搜索
         kw = keyword.strip()
-        matching_users = select(models.User.id).where(_contains(models.User.username, kw))
+        matching_users = select(models.User.id).where(contains(models.User.username, kw))
         stmt = stmt.where(or_(models.AccountMapping.user_id.in_(matching_users),
-                              _contains(models.AccountMapping.external_username, kw)))
+                              contains(models.AccountMapping.external_username, kw)))
     return stmt
 
 

@@ -15,12 +15,13 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.common.errors import ErrorCode, bad_input, domain_error
 from subgraphs.common.paging import Connection, PageRequest, keyset_page
+from subgraphs.common.search import matches_keyword
 from subgraphs.identity import models
 from subgraphs.identity.domain import guard
 from subgraphs.identity.mapping import accounts, clients, matching, transfer
@@ -190,10 +191,8 @@ class MappingQuery:
             stmt = stmt.where(models.ConnectedSystem.status == raw(status))
         if protocol is not None:
             stmt = stmt.where(models.ConnectedSystem.protocol == raw(protocol))
-        if keyword and keyword.strip():
-            kw = keyword.strip().lower()
-            stmt = stmt.where(or_(func.lower(models.ConnectedSystem.code).contains(kw, autoescape=True),
-                                  func.lower(models.ConnectedSystem.name).contains(kw, autoescape=True)))
+        if (found := matches_keyword(keyword, models.ConnectedSystem.code, models.ConnectedSystem.name)) is not None:
+            stmt = stmt.where(found)
         async with info.context.session() as session:
             return await keyset_page(session, stmt, order_by=[models.ConnectedSystem.code.expression],
                                      sort_key=lambda r: [r.code], to_node=ConnectedSystem.from_row,
@@ -214,10 +213,8 @@ class MappingQuery:
     ) -> Connection[ExternalAccount]:
         await guard.require_province_admin(info)
         stmt = select(models.ExternalUser).where(models.ExternalUser.system_code == str(system_code))
-        if keyword and keyword.strip():
-            kw = keyword.strip().lower()
-            stmt = stmt.where(or_(func.lower(models.ExternalUser.username).contains(kw, autoescape=True),
-                                  func.lower(models.ExternalUser.name).contains(kw, autoescape=True)))
+        if (found := matches_keyword(keyword, models.ExternalUser.username, models.ExternalUser.name)) is not None:
+            stmt = stmt.where(found)
         async with info.context.session() as session:
             return await keyset_page(session, stmt, order_by=[models.ExternalUser.username.expression],
                                      sort_key=lambda r: [r.username], to_node=ExternalAccount.from_row,
@@ -324,10 +321,8 @@ class MappingQuery:
             stmt = stmt.where(models.Client.status == raw(status))
         if organization_id is not None:
             stmt = stmt.where(models.Client.organization_id == str(organization_id))
-        if keyword and keyword.strip():
-            kw = keyword.strip().lower()
-            stmt = stmt.where(or_(func.lower(models.Client.client_id).contains(kw, autoescape=True),
-                                  func.lower(models.Client.name).contains(kw, autoescape=True)))
+        if (found := matches_keyword(keyword, models.Client.client_id, models.Client.name)) is not None:
+            stmt = stmt.where(found)
         async with info.context.session() as session:
             return await keyset_page(session, stmt, order_by=[models.Client.client_id.expression],
                                      sort_key=lambda r: [r.client_id], to_node=Client.from_row,

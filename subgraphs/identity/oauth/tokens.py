@@ -67,19 +67,13 @@ async def roles_of(session: AsyncSession, user_id: str) -> list[str]:
     return list(rows)
 
 
-async def data_scope_of(session: AsyncSession, user_id: str) -> str | None:
-    """The widest DATA permission scope of the user's enabled roles."""
-    value = await effective_data_scope(session, user_id)
-    return None if value is None else str(value)
-
-
 async def user_claims(session: AsyncSession, user: models.User) -> dict[str, Any]:
     org = await session.get(models.Organization, user.organization_id)
     return {
         "org": user.organization_id,
         "region": org.region_code if org is not None else None,
         "roles": await roles_of(session, user.id),
-        "data_scope": await data_scope_of(session, user.id),
+        "data_scope": await effective_data_scope(session, user.id),
     }
 
 

@@ -30,10 +30,11 @@ from datetime import datetime
 from typing import Literal
 
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.common.outbox import emit
+from subgraphs.common.search import matches_keyword
 from subgraphs.identity import models
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -245,10 +246,8 @@ async def delete_entries(session: AsyncSession, entry_ids: Sequence[str]) -> int
 def filtered(keyword: str | None = None, enabled: bool | None = None) -> Select[models.IpBlacklistEntry]:
     """Entries whose address or range contains `keyword` (case-insensitive), of the given status."""
     stmt = select(models.IpBlacklistEntry)
-    if keyword and keyword.strip():
-        pattern = "%" + keyword.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(or_(func.lower(models.IpBlacklistEntry.network).like(pattern, escape="\\"),
-                              func.lower(models.IpBlacklistEntry.remark).like(pattern, escape="\\")))
+    if (found := matches_keyword(keyword, models.IpBlacklistEntry.network, models.IpBlacklistEntry.remark)) is not None:
+        stmt = stmt.where(found)
     if enabled is not None:
         stmt = stmt.where(models.IpBlacklistEntry.enabled.is_(enabled))
     return stmt

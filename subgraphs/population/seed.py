@@ -35,7 +35,8 @@ async def seed(session: AsyncSession, options: SeedOptions) -> None:
         await session.execute(
             insert(Person),
             [
-                {"uid": p.uid, "id_number": p.id_number, "name": p.name, "sex": p.sex,
+                {"uid": p.uid, "person_no": f"RY{p.index + 1:010d}", "identity_code": p.id_number,
+                 "id_number": p.id_number, "name": p.name, "sex": p.sex,
                  "birth_date": p.birth_date, "phone": p.phone, "household_region_code": p.household_region,
                  "residence_region_code": p.residence_region, "management_region_code": p.management_region,
                  "created_at": created}

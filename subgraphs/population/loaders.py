@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 from sqlalchemy import select
@@ -54,8 +55,21 @@ class RegionChildren(DataLoader[str, list[Region]]):
         return [children.get(code, []) for code in parent_codes]
 
 
+L = TypeVar("L", bound=DataLoader[Any, Any])
+
+
 class Loaders:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
         self.person = PersonByUid(sessions)
         self.region = RegionByCode(sessions)
         self.region_children = RegionChildren(sessions)
+        self._more: dict[type[Any], Any] = {}
+
+    def of(self, loader: type[L]) -> L:
+        """This request's instance of a DataLoader class that takes the session factory (each area of the
+        domain declares its own loaders next to its resolvers)."""
+        found: L | None = self._more.get(loader)
+        if found is None:
+            found = self._more[loader] = loader(self.sessions)  # type: ignore[arg-type]
+        return found

@@ -57,11 +57,12 @@ class Household(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-class HouseholdSequence(Base):
-    """The last household counter handed out per county (the 9-digit part of the household number)."""
+class Counter(Base):
+    """The last value handed out by a named counter: "household:<county code>" (the 9-digit part of household
+    numbers), "person-no" (person numbers). Taken under a row lock, so numbers are never handed out twice."""
 
-    __tablename__ = "household_sequence"
-    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    __tablename__ = "counter"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
     last_value: Mapped[int] = mapped_column(BigInteger)
 
 

@@ -12,6 +12,9 @@ from subgraphs.common.context import SubgraphContext
 from subgraphs.common.masking import mask_id_number, mask_phone
 from subgraphs.common.scope import region_scope
 from subgraphs.population import models
+from subgraphs.population.graphql.casework import PersonCaseworkFields
+from subgraphs.population.graphql.checks import PersonCheckFields
+from subgraphs.population.graphql.family import PersonFamilyFields
 from subgraphs.population.loaders import Loaders
 
 Info = strawberry.Info[SubgraphContext[Loaders], Any]
@@ -78,7 +81,7 @@ async def _region(info: Info, code: str) -> Region | None:
 
 
 @strawberry.federation.type(keys=["uid"], description="人口个案: one person of the whole-population database.")
-class Person:
+class Person(PersonFamilyFields, PersonCaseworkFields, PersonCheckFields):
     uid: strawberry.ID = strawberry.field(description="统一身份识别码, the person's key across the graph.")
     name: str
     sex: Sex

@@ -36,10 +36,10 @@ def upgrade() -> None:
     sa.Column('count', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('region_code', 'kind', 'day', 'detail', 'sex')
     )
-    op.create_table('household_sequence',
-    sa.Column('county_code', sa.String(length=6), nullable=False),
+    op.create_table('counter',
+    sa.Column('name', sa.String(length=40), nullable=False),
     sa.Column('last_value', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('county_code')
+    sa.PrimaryKeyConstraint('name')
     )
     op.create_table('person_tally',
     sa.Column('region_code', sa.String(length=15), nullable=False),
@@ -449,6 +449,6 @@ def downgrade() -> None:
 
     op.drop_table('personal_data_access')
     op.drop_table('person_tally')
-    op.drop_table('household_sequence')
+    op.drop_table('counter')
     op.drop_table('event_tally')
     op.drop_table('check_run')

@@ -1,0 +1,1 @@
+"""Batch jobs over the whole population, each runnable as `python -m subgraphs.population.jobs.<name>`."""

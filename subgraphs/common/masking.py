@@ -11,7 +11,7 @@ import re
 import unicodedata
 from typing import overload
 
-__all__ = ["mask_id_number", "mask_name", "mask_phone"]
+__all__ = ["mask_address", "mask_id_number", "mask_id_number_narrow", "mask_name", "mask_phone"]
 
 _MASK = "*"
 
@@ -102,3 +102,66 @@ def mask_name(value: str | None) -> str | None:
     if _is_latin_name(value):
         return _LATIN_WORD.sub(lambda word: word[0][0] + _MASK * (len(word[0]) - 1), value)
     return value[:1] + _MASK * (len(value) - 1)
+
+
+@overload
+def mask_id_number_narrow(value: str) -> str: ...
+@overload
+def mask_id_number_narrow(value: None) -> None: ...
+@overload
+def mask_id_number_narrow(value: str | None) -> str | None: ...
+def mask_id_number_narrow(value: str | None) -> str | None:
+    """Mask an ID number keeping less: "320102199003071239" -> "320***********1239".
+
+    For records held in bulk (a whole population), where the county and birth date that
+    `mask_id_number` leaves visible would narrow a person down: a number of 14 or more
+    characters keeps its first three and last four; a shorter one at most a quarter at each end.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) >= 14:
+        return _keep_ends(value, 3, 4)
+    return _keep_quarters(value)
+
+
+# The suffixes of administrative levels in a Chinese address, and those that look like one but end the name of a
+# residential compound (already the private part of an address).
+_LEVEL_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "街道", "社区", "居委会", "村委会",
+                   "省", "市", "区", "县", "旗", "盟", "镇", "乡", "村")
+_COMPOUND_SUFFIXES = ("小区", "新村", "花园")
+_BEFORE_DIGITS = re.compile(r"[^\d０-９]*")
+_HIDDEN_ADDRESS = "****"
+
+
+@overload
+def mask_address(value: str) -> str: ...
+@overload
+def mask_address(value: None) -> None: ...
+@overload
+def mask_address(value: str | None) -> str | None: ...
+def mask_address(value: str | None) -> str | None:
+    """Mask an address down to its administrative part: "江苏省苏州市虎丘区狮山街道金色家园3栋201室" ->
+    "江苏省苏州市虎丘区狮山街道****".
+
+    The leading province / city / county / township / village units stay (what the record's region
+    says anyway); the rest (road, compound, building, house number) becomes a fixed "****", so its
+    length is not given away either. An address that does not start with such a unit keeps at most
+    its first quarter.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    head = _BEFORE_DIGITS.match(value)
+    text = head[0] if head else ""
+    kept = 0
+    for end in range(2, len(text) + 1):
+        unit = text[kept:end]
+        # A unit is a name of at least one character and its level's suffix ("市" alone is a road's name).
+        if len(unit) >= 2 and unit.endswith(_LEVEL_SUFFIXES) and not unit.endswith(_COMPOUND_SUFFIXES):
+            kept = end
+    if kept == len(value):
+        return value
+    if kept == 0:
+        kept = len(value) // 4
+    return value[:kept] + _HIDDEN_ADDRESS

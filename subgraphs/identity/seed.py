@@ -220,6 +220,8 @@ ROLES: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
      ("data:all", "menu:portal", "menu:me", "menu:security", "menu:audit", "audit:view")),
     ("HEALTH_OFFICER", "卫健业务人员", "BUSINESS", "卫生健康行政部门业务人员", ("data:own-org", *_BUSINESS)),
     ("MEDICAL_STAFF", "医务人员", "BUSINESS", "医疗卫生机构业务人员", ("data:own-dept", *_BUSINESS)),
+    ("POPULATION_OFFICER", "人口业务人员", "BUSINESS", "人口个案管理：可在审计下查看明文个人信息",
+     ("data:own-org", *_BUSINESS)),
 )
 
 

@@ -374,7 +374,7 @@ class ShareRecord(Base):
 # --- statistics tallies --------------------------------------------------------------------------
 # Kept by the same transaction as the change (domain/tally.py), one row per region level of the record
 # (province, city, county, township, ...), so that a region's figures are read from its own rows only,
-# however many persons it holds. `python -m subgraphs.population.jobs tally` makes them exact again.
+# however many persons it holds. `python -m subgraphs.population.jobs.tally` makes them exact again.
 
 
 class PersonTally(Base):

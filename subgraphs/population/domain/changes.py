@@ -30,6 +30,8 @@ TRACKED_FIELDS = (
 )
 
 Snapshot = dict[str, Any]
+# The fields a child record copies from the child's own case.
+_CHILD_RECORD_FIELDS = {"name", "sex", "birth_date", "id_number", "death_date"}
 
 
 def _plain(value: Any) -> Any:
@@ -60,13 +62,18 @@ async def person_written(
 ) -> Snapshot:
     """Records a change made to `row` in this transaction; returns the fields that changed."""
     now = at or utcnow()
+    if before is None:
+        # Column defaults (status NORMAL, ...) are applied by the flush; the history must show them.
+        row.created_at = row.created_at or now
+        session.add(row)
+        await session.flush()
     after = snapshot(row)
     changes = {name: value for name, value in after.items() if before is None or before.get(name) != value}
     if before is not None and not changes:
+        # Nothing on the case moved, but what its rules read may have (a marriage event added, say).
+        await checks.recheck(session, row, actor=actor)
         return changes
-    if before is None:
-        row.created_at = row.created_at or now
-    else:
+    if before is not None:
         row.version = (row.version or 1) + 1
     row.updated_at = now
     session.add(row)
@@ -74,6 +81,11 @@ async def person_written(
                                      before=before, changes=changes, comment=comment))
     await session.flush()
     await tally.person_changed(session, tally.person_key(before), tally.person_key(after))
+    if before is not None and changes.keys() & _CHILD_RECORD_FIELDS:
+        # A carded newborn's case and its child record stay in step whichever side is edited (§1.7).
+        from subgraphs.population.domain import family  # family writes through this module
+
+        await family.person_synced(session, row, actor=actor)
     await checks.recheck(session, row, actor=actor)
     emit(session, models.OutboxEvent, f"population.person.{action.lower()}",
          {"uid": row.uid, "managementRegion": row.management_region_code, "status": row.status,

@@ -4,7 +4,8 @@ At 90 million persons a total by region cannot be counted when asked. Every writ
 statistic counts calls one of the functions here in its own transaction, which adds or subtracts one on
 the tally row of every region level that contains the record's region (province, city, county, township,
 village, group). A region's figures are then read from its own rows, whose number does not grow with the
-population. `rebuild` recomputes every tally from the records (`python -m subgraphs.population.jobs tally`).
+population. `rebuild` recomputes every tally from the records and `drift` compares the live tallies with
+such a computation (`python -m subgraphs.population.jobs.tally [--check]`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,22 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Integer, String, case, cast, delete, extract, func, insert, literal, select
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    extract,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -48,7 +64,8 @@ def birth_month(day: date) -> int:
 
 
 def birth_order_bucket(order: int) -> str:
-    return "3+" if order >= 3 else str(max(order, 1))
+    """The EventTally detail of a birth: "1", "2" or "3+" (an order below 1 counts as a first child)."""
+    return "3+" if order >= 3 else "2" if order == 2 else "1"
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,10 @@ class PersonKey:
 
 
 _KEY_FIELDS = ("deleted", "status", "birth_date", "management_region_code", "sex", "mobility", "person_type")
+_COLUMN_DEFAULTS: dict[str, Any] = {
+    name: column.default.arg for name in _KEY_FIELDS
+    if (column := models.Person.__table__.c[name]).default is not None and column.default.is_scalar
+}
 
 
 def person_key(values: Mapping[str, Any] | models.Person | None) -> PersonKey | None:
@@ -71,6 +92,9 @@ def person_key(values: Mapping[str, Any] | models.Person | None) -> PersonKey | 
         return None
     fields: Mapping[str, Any] = values if isinstance(values, Mapping) else {
         name: getattr(values, name) for name in _KEY_FIELDS}
+    # A new row snapshotted before its first flush has None where the column default will be written.
+    fields = {name: _COLUMN_DEFAULTS.get(name) if fields.get(name) is None else fields.get(name)
+              for name in _KEY_FIELDS}
     if fields.get("deleted") or fields.get("status") != COUNTED_STATUS:
         return None
     born = fields["birth_date"]
@@ -123,7 +147,9 @@ async def work(session: AsyncSession, kind: str, region_code: str, detail: str =
     ], delta)
 
 
-# --- rebuild ---------------------------------------------------------------------------------------
+# --- rebuild and drift check ---------------------------------------------------------------------
+
+TALLIES: tuple[type[models.Base], ...] = (models.PersonTally, models.EventTally, models.WorkTally)
 
 
 def _level_expressions(code: Any) -> list[tuple[ColumnElement[str], ColumnElement[bool] | None]]:
@@ -139,6 +165,60 @@ def _level_expressions(code: Any) -> list[tuple[ColumnElement[str], ColumnElemen
     ]
 
 
+def _columns(model: type[models.Base]) -> list[str]:
+    """The tally's columns in the order the fresh selects produce them: the key, then `count`."""
+    return [c.name for c in model.__table__.columns]
+
+
+def fresh_selects(model: type[models.Base]) -> list[Any]:
+    """The SELECTs that compute `model`'s rows from the records, one per region level (and per source for
+    the event and work tallies), each producing the tally's columns in table order.
+
+    Grouping expressions carry bound parameters (the "0000" of a province code, the 100 of a yyyymm);
+    SQLAlchemy renders the GROUP BY with the same parameters as the select list, which PostgreSQL needs to
+    see that they are the same expression."""
+    P, C, D, DO, K = models.Person, models.Child, models.DeathRecord, models.DispatchOrder, models.CheckItem
+    selects: list[Any] = []
+
+    def add(query: Any, where: ColumnElement[bool] | None) -> None:
+        selects.append(query if where is None else query.where(where))
+
+    if model is models.PersonTally:
+        month = cast(extract("year", P.birth_date) * 100 + extract("month", P.birth_date), Integer)
+        for region, where in _level_expressions(P.management_region_code):
+            add(select(region.label("region_code"), P.sex, month.label("birth_month"), P.mobility, P.person_type,
+                       func.count().label("count"))
+                .where(P.status == COUNTED_STATUS, P.deleted.is_(False))
+                .group_by(region, P.sex, month, P.mobility, P.person_type), where)
+    elif model is models.EventTally:
+        # As birth_order_bucket: 3 and more together, an order below 1 (a data error) as a first child.
+        order = case((C.birth_order >= 3, literal("3+")), (C.birth_order == 2, literal("2")), else_=literal("1"))
+        for region, where in _level_expressions(C.region_code):
+            add(select(region.label("region_code"), literal(BIRTH).label("kind"), C.birth_date.label("day"),
+                       order.label("detail"), C.sex, func.count().label("count"))
+                .where(C.deleted.is_(False)).group_by(region, C.birth_date, order, C.sex), where)
+        for region, where in _level_expressions(P.management_region_code):
+            add(select(region.label("region_code"), literal(DEATH).label("kind"), D.death_date.label("day"),
+                       D.source.label("detail"), P.sex, func.count().label("count"))
+                .join(P, P.uid == D.person_uid).where(D.status == "SYNCED")
+                .group_by(region, D.death_date, D.source, P.sex), where)
+    elif model is models.WorkTally:
+        work_sources: list[tuple[str, Any, Any, Any]] = [
+            (DISPATCH_PENDING, DO.target_region_code, literal(""), DO.status == "PENDING"),
+            (DEATH_UNCLAIMED, D.responsible_region_code, literal(""),
+             (D.status.in_(("UNCLAIMED", "RETURNED"))) & D.responsible_region_code.is_not(None)),
+            (CHECK_OPEN, K.region_code, K.category, K.status != "RESOLVED"),
+        ]
+        for kind, code_column, detail, open_condition in work_sources:
+            for region, where in _level_expressions(code_column):
+                add(select(region.label("region_code"), literal(kind).label("kind"), detail.label("detail"),
+                           func.count().label("count"))
+                    .where(open_condition).group_by(region, detail), where)
+    else:
+        raise ValueError(f"{model.__name__} is not a tally")
+    return selects
+
+
 @dataclass(frozen=True)
 class RebuildReport:
     person_rows: int
@@ -146,50 +226,80 @@ class RebuildReport:
     work_rows: int
 
 
+async def _lock_tallies(session: AsyncSession) -> None:
+    """On PostgreSQL, holds back writers' tally updates until the rebuild commits (readers go on reading the
+    old figures). Without it a writer that adds a new tally row while the rebuild inserts the same key at
+    another level could deadlock with it; with it the writer waits, then adds its change to the rebuilt
+    figures, which did not see its uncommitted record."""
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite has one writer at a time anyway
+    prepare = session.get_bind().dialect.identifier_preparer.quote
+    names = ", ".join(prepare(model.__tablename__) for model in TALLIES)
+    await session.execute(text(f"LOCK TABLE {names} IN EXCLUSIVE MODE"))
+
+
 async def rebuild(session: AsyncSession, *, progress: bool = False) -> RebuildReport:
     """Recomputes every tally from the records, in the caller's transaction (readers see the old figures
     until it commits)."""
-    P, C, D, DO, K = models.Person, models.Child, models.DeathRecord, models.DispatchOrder, models.CheckItem
-    month = cast(extract("year", P.birth_date) * 100 + extract("month", P.birth_date), Integer)
-    order_bucket = case((C.birth_order >= 3, literal("3+")), else_=cast(C.birth_order, String))
-    steps: list[tuple[str, Any]] = []
-    q: Any
-    for region, where in _level_expressions(P.management_region_code):
-        q = (select(region, P.sex, month, P.mobility, P.person_type, func.count())
-             .where(P.status == COUNTED_STATUS, P.deleted.is_(False))
-             .group_by(region, P.sex, month, P.mobility, P.person_type))
-        steps.append(("persons", insert(models.PersonTally).from_select(
-            ["region_code", "sex", "birth_month", "mobility", "person_type", "count"],
-            q if where is None else q.where(where))))
-    for region, where in _level_expressions(C.region_code):
-        q = (select(region, literal(BIRTH), C.birth_date, order_bucket, C.sex, func.count())
-             .where(C.deleted.is_(False)).group_by(region, C.birth_date, order_bucket, C.sex))
-        steps.append(("births", insert(models.EventTally).from_select(
-            ["region_code", "kind", "day", "detail", "sex", "count"], q if where is None else q.where(where))))
-    for region, where in _level_expressions(P.management_region_code):
-        q = (select(region, literal(DEATH), D.death_date, D.source, P.sex, func.count())
-             .join(P, P.uid == D.person_uid).where(D.status == "SYNCED")
-             .group_by(region, D.death_date, D.source, P.sex))
-        steps.append(("deaths", insert(models.EventTally).from_select(
-            ["region_code", "kind", "day", "detail", "sex", "count"], q if where is None else q.where(where))))
-    work_sources: list[tuple[str, Any, Any, Any]] = [
-        (DISPATCH_PENDING, DO.target_region_code, literal(""), DO.status == "PENDING"),
-        (DEATH_UNCLAIMED, D.responsible_region_code, literal(""),
-         (D.status.in_(("UNCLAIMED", "RETURNED"))) & D.responsible_region_code.is_not(None)),
-        (CHECK_OPEN, K.region_code, K.category, K.status != "RESOLVED"),
-    ]
-    for kind, code_column, detail, open_condition in work_sources:
-        for region, where in _level_expressions(code_column):
-            q = select(region, literal(kind), detail, func.count()).where(open_condition).group_by(region, detail)
-            steps.append((kind.lower(), insert(models.WorkTally).from_select(
-                ["region_code", "kind", "detail", "count"], q if where is None else q.where(where))))
-
-    for model in (models.PersonTally, models.EventTally, models.WorkTally):
+    await _lock_tallies(session)
+    steps = [(model, stmt) for model in TALLIES for stmt in fresh_selects(model)]
+    for model in TALLIES:
         await session.execute(delete(model))
-    for _name, stmt in tqdm(steps, desc="tallies", unit="step", file=sys.stderr, disable=not progress):
-        await session.execute(stmt)
+    for model, stmt in tqdm(steps, desc="tallies", unit="step", file=sys.stderr, disable=not progress):
+        await session.execute(insert(model).from_select(_columns(model), stmt))
 
     async def rows(model: type[models.Base]) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
     return RebuildReport(await rows(models.PersonTally), await rows(models.EventTally), await rows(models.WorkTally))
+
+
+@dataclass(frozen=True)
+class TallyDifference:
+    """One tally row whose live count differs from the records (0: no row)."""
+
+    table: str
+    key: dict[str, Any]
+    live: int
+    fresh: int
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    differing_rows: dict[str, int]  # per tally table
+    sample: list[TallyDifference]
+
+    @property
+    def total(self) -> int:
+        return sum(self.differing_rows.values())
+
+
+async def drift(session: AsyncSession, *, progress: bool = False, sample: int = 20) -> DriftReport:
+    """Compares the live tallies with a fresh computation from the records, writing nothing (no row is
+    locked, writers go on). Each tally is compared in one statement; on PostgreSQL run it in a REPEATABLE READ
+    transaction (jobs/tally.py does) so that the three see one snapshot. Live rows of count 0 count as no
+    row."""
+    differing: dict[str, int] = {}
+    found: list[TallyDifference] = []
+    for model in tqdm(TALLIES, desc="check", unit="table", file=sys.stderr, disable=not progress):
+        table: Any = model.__table__
+        keys = [c.name for c in table.primary_key.columns]
+        fresh = union_all(*fresh_selects(model)).cte("fresh")
+        live = table.alias("live")
+        same_key = and_(*(live.c[k] == fresh.c[k] for k in keys))
+        wrong_live = (select(*(live.c[k] for k in keys), live.c.count.label("live"), fresh.c["count"].label("fresh"))
+                      .select_from(live.outerjoin(fresh, same_key))
+                      .where(live.c.count != 0, or_(fresh.c["count"].is_(None), fresh.c["count"] != live.c.count)))
+        missing = (select(*(fresh.c[k] for k in keys), literal(0).label("live"), fresh.c["count"].label("fresh"))
+                   .select_from(fresh.outerjoin(live, and_(same_key, live.c.count != 0)))
+                   .where(live.c.count.is_(None)))
+        count = 0
+        result = await session.stream(union_all(wrong_live, missing))
+        async for row in result:
+            count += 1
+            if len(found) < sample:
+                values = row._mapping
+                found.append(TallyDifference(model.__tablename__, {k: values[k] for k in keys},
+                                             int(values["live"]), int(values["fresh"] or 0)))
+        differing[model.__tablename__] = count
+    return DriftReport(differing, found)

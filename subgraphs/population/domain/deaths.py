@@ -44,6 +44,7 @@ from subgraphs.population.domain.dispatch import (
     invalid_state,
     normalise_id_number,
 )
+from subgraphs.population.domain.inputs import text as _text
 
 
 class DeathSource(StrEnum):
@@ -88,15 +89,6 @@ def sniff_media_type(content: bytes) -> str | None:
     return next((media for magic, media in _MAGIC if content.startswith(magic)), None)
 
 
-def _text(value: str | None, field: str, limit: int, *, required: bool = False) -> str | None:
-    cleaned = (value or "").strip()
-    if not cleaned:
-        if required:
-            raise bad_input(f"{field} is required.", field=field)
-        return None
-    if len(cleaned) > limit:
-        raise bad_input(f"{field} is longer than {limit} characters.", field=field, maximum=limit)
-    return cleaned
 
 
 # --- report (标记) and routing ---------------------------------------------------------------------

@@ -34,6 +34,7 @@ from subgraphs.population import models
 from subgraphs.population.codes import PersonStatus
 from subgraphs.population.domain import tally
 from subgraphs.population.domain.changes import actor_of, person_written, snapshot
+from subgraphs.population.domain.inputs import text as _text
 
 PROVINCE_CODE = "320000"
 # Days are China Standard Time (no daylight saving): "today" and the history's date filters.
@@ -136,15 +137,6 @@ def invalid_state(message: str, status: str, **details: object) -> GraphQLError:
     return domain_error(ErrorCode.INVALID_STATE, message, status=status, **details)
 
 
-def _text(value: str | None, field: str, limit: int, *, required: bool = False) -> str | None:
-    cleaned = (value or "").strip()
-    if not cleaned:
-        if required:
-            raise bad_input(f"{field} is required.", field=field)
-        return None
-    if len(cleaned) > limit:
-        raise bad_input(f"{field} is longer than {limit} characters.", field=field, maximum=limit)
-    return cleaned
 
 
 # --- requests --------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from subgraphs.population import models
 from subgraphs.population.codes import ETHNICITIES, RelationToHead
 from subgraphs.population.domain import tally
 from subgraphs.population.domain.changes import person_written, snapshot
+from subgraphs.population.domain.inputs import text as _text
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -141,15 +142,6 @@ def normalised_id(value: str, *, field: str, today: date | None = None) -> tuple
     return parsed.number, parsed.birth_date, parsed.sex
 
 
-def _text(value: str | None, *, field: str, limit: int, required: bool = False) -> str | None:
-    value = value.strip() if value is not None else None
-    if not value:
-        if required:
-            raise bad_input(f"{field} must not be empty.", field=field)
-        return None
-    if len(value) > limit:
-        raise bad_input(f"{field} must be at most {limit} characters.", field=field, maximum=limit)
-    return value
 
 
 def _region_code(value: str | None, *, field: str) -> str | None:

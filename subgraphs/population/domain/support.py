@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from subgraphs.common.errors import ErrorCode, bad_input, domain_error
 from subgraphs.common.outbox import emit, utcnow
 from subgraphs.population import models
+from subgraphs.population.domain.inputs import text as _text
 
 DEATH_EXIT_REASON = "死亡停发"
 
@@ -43,15 +44,6 @@ class SupportData:
     reason: str | None = None
 
 
-def _text(value: str | None, *, field: str, limit: int, required: bool = False) -> str | None:
-    value = value.strip() if value is not None else None
-    if not value:
-        if required:
-            raise bad_input(f"{field} must not be empty.", field=field)
-        return None
-    if len(value) > limit:
-        raise bad_input(f"{field} must be at most {limit} characters.", field=field, maximum=limit)
-    return value
 
 
 def _audit(session: AsyncSession, person_uid: str, enrolment: models.SupportEnrollment, *, actor: str,

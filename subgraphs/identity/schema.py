@@ -14,6 +14,7 @@ from strawberry.tools import merge_types
 from subgraphs.common.errors import bad_input
 from subgraphs.common.paging import Connection, PageRequest, keyset_page
 from subgraphs.common.regions import in_subtree
+from subgraphs.common.schema import schema_extensions
 from subgraphs.identity import models
 from subgraphs.identity.domain import exports, guard, self_service, user_files
 from subgraphs.identity.domain import logs as log_pages
@@ -838,4 +839,5 @@ _mutations: tuple[type, ...] = (CoreMutation, *security_graphql.mutations, *mapp
                                 *channel_graphql.mutations)
 Mutation = merge_types("Mutation", _mutations)
 
-schema = strawberry.federation.Schema(query=Query, mutation=Mutation, types=[Organization, User, Person, Region])
+schema = strawberry.federation.Schema(query=Query, mutation=Mutation, types=[Organization, User, Person, Region],
+                                           extensions=schema_extensions())

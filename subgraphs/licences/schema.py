@@ -6,6 +6,7 @@ import strawberry
 from sqlalchemy import select
 
 from subgraphs.common.paging import Connection, PageRequest, keyset_page
+from subgraphs.common.schema import schema_extensions
 from subgraphs.licences import models
 from subgraphs.licences.types import Info, Licence, Organization, Person
 
@@ -41,4 +42,5 @@ class Query:
             )
 
 
-schema = strawberry.federation.Schema(query=Query, types=[Licence, Person, Organization])
+schema = strawberry.federation.Schema(query=Query, types=[Licence, Person, Organization],
+                                           extensions=schema_extensions())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.tools import merge_types
 
+from subgraphs.common.schema import schema_extensions
 from subgraphs.population.graphql import casework, checks, family, persons, sharing, statistics
 from subgraphs.population.types import Person, Region
 
@@ -15,4 +16,5 @@ Query = merge_types("Query", tuple(q for area in _AREAS for q in area.queries))
 _mutations = tuple(m for area in _AREAS for m in area.mutations)
 Mutation = merge_types("Mutation", _mutations) if _mutations else None
 
-schema = strawberry.federation.Schema(query=Query, mutation=Mutation, types=[Person, Region])
+schema = strawberry.federation.Schema(query=Query, mutation=Mutation, types=[Person, Region],
+                                           extensions=schema_extensions())

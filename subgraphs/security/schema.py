@@ -6,6 +6,7 @@ import strawberry
 from sqlalchemy import select
 
 from subgraphs.common.paging import Connection, PageRequest, keyset_page
+from subgraphs.common.schema import schema_extensions
 from subgraphs.security import models
 from subgraphs.security.types import Asset, AssetStatus, Info, Organization
 
@@ -43,4 +44,5 @@ class Query:
             )
 
 
-schema = strawberry.federation.Schema(query=Query, types=[Asset, Organization])
+schema = strawberry.federation.Schema(query=Query, types=[Asset, Organization],
+                                           extensions=schema_extensions())

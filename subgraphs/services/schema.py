@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from subgraphs.common.errors import bad_input
 from subgraphs.common.paging import Connection, PageRequest, keyset_page
+from subgraphs.common.schema import schema_extensions
 from subgraphs.services import models
 from subgraphs.services.applications import newest_first_page
 from subgraphs.services.status import ApplicationStatus
@@ -80,4 +81,5 @@ class Query:
             return await newest_first_page(session, stmt, Application.from_row, first, after)
 
 
-schema = strawberry.federation.Schema(query=Query, types=[ServiceItem, BusinessItem, Application, Person])
+schema = strawberry.federation.Schema(query=Query, types=[ServiceItem, BusinessItem, Application, Person],
+                                           extensions=schema_extensions())

@@ -17,8 +17,11 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     Integer,
+    MetaData,
     String,
+    Table,
     and_,
     case,
     cast,
@@ -170,7 +173,12 @@ def _columns(model: type[models.Base]) -> list[str]:
     return [c.name for c in model.__table__.columns]
 
 
-def fresh_selects(model: type[models.Base]) -> list[Any]:
+def _own_region(code: Any) -> list[tuple[ColumnElement[str], ColumnElement[bool] | None]]:
+    """The record's own region only (the finest grain, rolled up to the levels afterwards)."""
+    return [(cast(code, String), None)]
+
+
+def fresh_selects(model: type[models.Base], *, levels: Any = _level_expressions) -> list[Any]:
     """The SELECTs that compute `model`'s rows from the records, one per region level (and per source for
     the event and work tallies), each producing the tally's columns in table order.
 
@@ -185,7 +193,7 @@ def fresh_selects(model: type[models.Base]) -> list[Any]:
 
     if model is models.PersonTally:
         month = cast(extract("year", P.birth_date) * 100 + extract("month", P.birth_date), Integer)
-        for region, where in _level_expressions(P.management_region_code):
+        for region, where in levels(P.management_region_code):
             add(select(region.label("region_code"), P.sex, month.label("birth_month"), P.mobility, P.person_type,
                        func.count().label("count"))
                 .where(P.status == COUNTED_STATUS, P.deleted.is_(False))
@@ -193,11 +201,11 @@ def fresh_selects(model: type[models.Base]) -> list[Any]:
     elif model is models.EventTally:
         # As birth_order_bucket: 3 and more together, an order below 1 (a data error) as a first child.
         order = case((C.birth_order >= 3, literal("3+")), (C.birth_order == 2, literal("2")), else_=literal("1"))
-        for region, where in _level_expressions(C.region_code):
+        for region, where in levels(C.region_code):
             add(select(region.label("region_code"), literal(BIRTH).label("kind"), C.birth_date.label("day"),
                        order.label("detail"), C.sex, func.count().label("count"))
                 .where(C.deleted.is_(False)).group_by(region, C.birth_date, order, C.sex), where)
-        for region, where in _level_expressions(P.management_region_code):
+        for region, where in levels(P.management_region_code):
             add(select(region.label("region_code"), literal(DEATH).label("kind"), D.death_date.label("day"),
                        D.source.label("detail"), P.sex, func.count().label("count"))
                 .join(P, P.uid == D.person_uid).where(D.status == "SYNCED")
@@ -210,7 +218,7 @@ def fresh_selects(model: type[models.Base]) -> list[Any]:
             (CHECK_OPEN, K.region_code, K.category, K.status != "RESOLVED"),
         ]
         for kind, code_column, detail, open_condition in work_sources:
-            for region, where in _level_expressions(code_column):
+            for region, where in levels(code_column):
                 add(select(region.label("region_code"), literal(kind).label("kind"), detail.label("detail"),
                            func.count().label("count"))
                     .where(open_condition).group_by(region, detail), where)
@@ -238,15 +246,40 @@ async def _lock_tallies(session: AsyncSession) -> None:
     await session.execute(text(f"LOCK TABLE {names} IN EXCLUSIVE MODE"))
 
 
+_LEVELS = 6  # province, city, county, township, village, group (_level_expressions)
+
+
+async def _rebuild_tally(session: AsyncSession, model: type[models.Base], bar: Any) -> None:
+    """Each source table is read once, grouped by the record's own region into a temporary table; every
+    region level is then a small GROUP BY over that table. (Grouping the records once per level read a
+    10-million-row table six times over.)"""
+    table: Any = model.__table__
+    stage = Table(f"{table.name}_stage", MetaData(), *(Column(c.name, c.type) for c in table.columns),
+                  prefixes=["TEMPORARY"])
+    await session.run_sync(lambda sync: stage.create(sync.connection()))
+    for stmt in fresh_selects(model, levels=_own_region):
+        await session.execute(insert(stage).from_select(_columns(model), stmt))
+        bar.update()
+    others = [stage.c[c.name] for c in table.primary_key.columns if c.name != "region_code"]
+    for region, where in _level_expressions(stage.c.region_code):
+        rollup = (select(region.label("region_code"), *others, func.sum(stage.c["count"]).label("count"))
+                  .group_by(region, *others))
+        await session.execute(insert(table).from_select(_columns(model),
+                                                        rollup if where is None else rollup.where(where)))
+        bar.update()
+    await session.run_sync(lambda sync: stage.drop(sync.connection()))
+
+
 async def rebuild(session: AsyncSession, *, progress: bool = False) -> RebuildReport:
     """Recomputes every tally from the records, in the caller's transaction (readers see the old figures
     until it commits)."""
     await _lock_tallies(session)
-    steps = [(model, stmt) for model in TALLIES for stmt in fresh_selects(model)]
     for model in TALLIES:
         await session.execute(delete(model))
-    for model, stmt in tqdm(steps, desc="tallies", unit="step", file=sys.stderr, disable=not progress):
-        await session.execute(insert(model).from_select(_columns(model), stmt))
+    steps = sum(len(fresh_selects(model, levels=_own_region)) + _LEVELS for model in TALLIES)
+    with tqdm(total=steps, desc="tallies", unit="step", file=sys.stderr, disable=not progress) as bar:
+        for model in TALLIES:
+            await _rebuild_tally(session, model, bar)
 
     async def rows(model: type[models.Base]) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)

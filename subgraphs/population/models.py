@@ -389,6 +389,18 @@ class PersonTally(Base):
     count: Mapped[int] = mapped_column(BigInteger)
 
 
+class PersonTotal(Base):
+    """The person tally without the birth month: a dozen rows per region, for the totals of many regions at
+    once (a province's cities on the cockpit map) without reading each one's thousands of month rows."""
+
+    __tablename__ = "person_total"
+    region_code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    sex: Mapped[str] = mapped_column(String(8), primary_key=True)
+    mobility: Mapped[str] = mapped_column(String(16), primary_key=True)
+    person_type: Mapped[str] = mapped_column(String(24), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+
+
 class EventTally(Base):
     """Births (detail: birth order 1, 2, 3+) and deaths (detail: source) per region and day."""
 

@@ -179,18 +179,26 @@ class AreaCount:
 
 async def child_region_totals(session: AsyncSession, region_code: str, year: int, month: int) -> list[AreaCount]:
     """地域分析: the persons of every current child region of `region_code` (the next level down), in code
-    order, from the child regions' own tally rows (one statement for all of them)."""
+    order, in one statement: from the totals tally for the current month (nobody is born after it), from the
+    month rows of the person tally for a past month (leaving out persons born after it)."""
     today = china_today()
-    R, T = models.Region, models.PersonTally
+    R = models.Region
     children = list((await session.scalars(
         select(R).where(R.parent_code == region_code, or_(R.valid_to.is_(None), R.valid_to > today))
         .order_by(R.code))).all())
     if not children:
         return []
-    totals = dict((await session.execute(
-        select(T.region_code, func.sum(T.count))
-        .where(T.region_code.in_([c.code for c in children]), T.birth_month <= year * 100 + month)
-        .group_by(T.region_code))).all())
+    codes = [c.code for c in children]
+    if (year, month) >= (today.year, today.month):
+        total = models.PersonTotal
+        query = select(total.region_code, func.sum(total.count)).where(total.region_code.in_(codes))
+        query = query.group_by(total.region_code)
+    else:
+        tally = models.PersonTally
+        query = (select(tally.region_code, func.sum(tally.count))
+                 .where(tally.region_code.in_(codes), tally.birth_month <= year * 100 + month)
+                 .group_by(tally.region_code))
+    totals = dict((await session.execute(query)).all())
     return [AreaCount(child, int(totals.get(child.code) or 0)) for child in children]
 
 

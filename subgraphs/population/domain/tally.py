@@ -127,10 +127,15 @@ async def person_changed(session: AsyncSession, before: PersonKey | None, after:
         return
     for key, delta in ((before, -1), (after, 1)):
         if key is not None:
+            levels = region_levels(key.region_code)
             await _bump(session, models.PersonTally, [
                 {"region_code": level, "sex": key.sex, "birth_month": key.birth_month, "mobility": key.mobility,
                  "person_type": key.person_type}
-                for level in region_levels(key.region_code)
+                for level in levels
+            ], delta)
+            await _bump(session, models.PersonTotal, [
+                {"region_code": level, "sex": key.sex, "mobility": key.mobility, "person_type": key.person_type}
+                for level in levels
             ], delta)
 
 
@@ -152,7 +157,8 @@ async def work(session: AsyncSession, kind: str, region_code: str, detail: str =
 
 # --- rebuild and drift check ---------------------------------------------------------------------
 
-TALLIES: tuple[type[models.Base], ...] = (models.PersonTally, models.EventTally, models.WorkTally)
+TALLIES: tuple[type[models.Base], ...] = (models.PersonTally, models.PersonTotal, models.EventTally,
+                                          models.WorkTally)
 
 
 def _level_expressions(code: Any) -> list[tuple[ColumnElement[str], ColumnElement[bool] | None]]:
@@ -198,6 +204,11 @@ def fresh_selects(model: type[models.Base], *, levels: Any = _level_expressions)
                        func.count().label("count"))
                 .where(P.status == COUNTED_STATUS, P.deleted.is_(False))
                 .group_by(region, P.sex, month, P.mobility, P.person_type), where)
+    elif model is models.PersonTotal:
+        for region, where in levels(P.management_region_code):
+            add(select(region.label("region_code"), P.sex, P.mobility, P.person_type, func.count().label("count"))
+                .where(P.status == COUNTED_STATUS, P.deleted.is_(False))
+                .group_by(region, P.sex, P.mobility, P.person_type), where)
     elif model is models.EventTally:
         # As birth_order_bucket: 3 and more together, an order below 1 (a data error) as a first child.
         order = case((C.birth_order >= 3, literal("3+")), (C.birth_order == 2, literal("2")), else_=literal("1"))

@@ -50,6 +50,14 @@ def upgrade() -> None:
     sa.Column('count', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('region_code', 'sex', 'birth_month', 'mobility', 'person_type')
     )
+    op.create_table('person_total',
+    sa.Column('region_code', sa.String(length=15), nullable=False),
+    sa.Column('sex', sa.String(length=8), nullable=False),
+    sa.Column('mobility', sa.String(length=16), nullable=False),
+    sa.Column('person_type', sa.String(length=24), nullable=False),
+    sa.Column('count', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('region_code', 'sex', 'mobility', 'person_type')
+    )
     op.create_table('personal_data_access',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
@@ -448,6 +456,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_personal_data_access_at'))
 
     op.drop_table('personal_data_access')
+    op.drop_table('person_total')
     op.drop_table('person_tally')
     op.drop_table('counter')
     op.drop_table('event_tally')

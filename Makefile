@@ -7,7 +7,7 @@ PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: run test compose compose-check stack lint migrate seed bench clean help
+.PHONY: run test compose compose-check stack lint migrate seed bench bench-population clean help
 
 help:
 	@echo "make run      the whole graph in one process on SQLite: http://127.0.0.1:4000/graphql"
@@ -16,6 +16,7 @@ help:
 	@echo "make stack    one process per subgraph + router, on PostgreSQL and Redis"
 	@echo "make lint     ruff + mypy"
 	@echo "make bench    benchmarks (bench/), reported as ratios"
+	@echo "make bench-population  10M persons by COPY into PostgreSQL, then latencies through the router vs SQL"
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -52,6 +53,9 @@ lint: .venv/.synced
 
 bench: .venv/.synced
 	$(PY) -m bench.gateways $(BENCH_ARGS)
+
+bench-population: .venv/.synced
+	$(PY) -m bench.population $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

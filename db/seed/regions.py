@@ -4,24 +4,40 @@ Province, city and county codes and names are the real ones (the 95 county-level
 of the 2020 adjustments: 海门 and 大丰 are districts, 海安 is a county-level city). Townships are
 synthetic: every name carries 测试 so that seeded data can never be mistaken for a real
 street office or town, and codes are the county code plus 001..00N.
+
+population's region tree (`population_regions`) goes two levels further down and back in time:
+synthetic villages (12 digits: township + 001..) and groups (15 digits: village + 001..; the tender
+gives no group format, this one is invented), and a few real county codes that no longer exist, with
+the dates they stopped being current, so that region changes can be replayed.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
 from typing import Literal
 
 __all__ = [
     "CITY_CODES",
     "COUNTY_CODES",
+    "CURRENT_CODES_VALID_FROM",
+    "HISTORIC_COUNTIES",
     "PROVINCE_CODE",
     "PROVINCE_NAME",
+    "HistoricRegion",
+    "PopulationRegionLevel",
     "RegionLevel",
     "RegionRecord",
+    "VersionedRegionRecord",
     "city_code_of",
     "county_code_of",
+    "group_codes",
     "jiangsu_regions",
+    "population_regions",
     "region_names",
+    "village_codes",
 ]
 
 RegionLevel = Literal["PROVINCE", "CITY", "COUNTY", "TOWNSHIP"]
@@ -222,3 +238,113 @@ def region_names() -> dict[str, str]:
     names.update(_CITIES)
     names.update(_COUNTIES)
     return names
+
+
+# ---------------------------------------------------------------------------
+# population's tree: villages, groups and historic codes, with validity dates
+# ---------------------------------------------------------------------------
+
+PopulationRegionLevel = Literal["PROVINCE", "CITY", "COUNTY", "TOWNSHIP", "VILLAGE", "GROUP"]
+
+# When the seeded tree's current codes are taken to be valid from (the real codes are older; a region
+# change replayed on the seed starts from this version of the tree).
+CURRENT_CODES_VALID_FROM = date(2021, 1, 1)
+
+# 3-6 villages per township and 3-6 groups per village: about 1,700 villages and 7,700 groups at
+# 4 townships per county, so the whole region table stays near 10,000 rows.
+_MIN_VILLAGES, _MAX_VILLAGES = 3, 6
+_MIN_GROUPS, _MAX_GROUPS = 3, 6
+
+
+@dataclass(frozen=True)
+class VersionedRegionRecord:
+    """A region of population's tree; valid on days d with valid_from <= d < valid_to (None: still current)."""
+
+    code: str
+    name: str
+    full_name: str
+    level: PopulationRegionLevel
+    parent_code: str | None
+    valid_from: date
+    valid_to: date | None
+
+
+@dataclass(frozen=True)
+class HistoricRegion:
+    """A county-level code that has been abolished; `successor_code` took over its area on `valid_to`."""
+
+    code: str
+    name: str
+    parent_code: str
+    valid_from: date
+    valid_to: date
+    successor_code: str
+
+
+# The changes the domain report (§7.4, §2.3) names for region-change tests. valid_to is the day the
+# change was announced by the province (吴江: the city's announcement of the State Council approval);
+# valid_from is approximate (the year the code was created), as nothing in the seed predates it.
+HISTORIC_COUNTIES: tuple[HistoricRegion, ...] = (
+    # 苏政发〔2020〕60号 (3 July 2020): 崇川区 and 港闸区 merged into a new 崇川区 that kept 320602.
+    HistoricRegion("320611", "港闸区", "320600", date(1991, 1, 1), date(2020, 7, 3), "320602"),
+    # Same notice: county-level 海门市 became the district 海门区 (320614).
+    HistoricRegion("320684", "海门市", "320600", date(1994, 1, 1), date(2020, 7, 3), "320614"),
+    # 民函〔2018〕49号, announced by the province on 14 May 2018: 海安县 became county-level 海安市 (320685).
+    HistoricRegion("320621", "海安县", "320600", date(1983, 3, 1), date(2018, 5, 14), "320685"),
+    # Announced 1 September 2012: county-level 吴江市 became the district 吴江区 (320509).
+    HistoricRegion("320584", "吴江市", "320500", date(1992, 2, 1), date(2012, 9, 1), "320509"),
+)
+# A successor's current version starts the day its predecessor ended (the merged 崇川区 keeps its old code
+# but is a new version of the region).
+_SUCCESSOR_VALID_FROM: dict[str, date] = {h.successor_code: h.valid_to for h in HISTORIC_COUNTIES}
+assert all(h.code not in COUNTY_CODES and h.successor_code in COUNTY_CODES for h in HISTORIC_COUNTIES)
+
+
+def _code_draw(code: str, low: int, high: int) -> int:
+    # A fixed function of the code (not of any seed): every seed shares one region tree, as with townships.
+    digest = hashlib.blake2b(code.encode(), digest_size=4).digest()
+    return low + int.from_bytes(digest, "big") % (high - low + 1)
+
+
+def village_codes(township_code: str) -> tuple[str, ...]:
+    """The 12-digit villages of a 9-digit township: township + 001..00N, 3 <= N <= 6."""
+    return tuple(f"{township_code}{v:03d}" for v in range(1, _code_draw(township_code, _MIN_VILLAGES,
+                                                                          _MAX_VILLAGES) + 1))
+
+
+def group_codes(village_code: str) -> tuple[str, ...]:
+    """The 15-digit groups (组) of a 12-digit village: village + 001..00N, 3 <= N <= 6."""
+    return tuple(f"{village_code}{g:03d}" for g in range(1, _code_draw(village_code, _MIN_GROUPS, _MAX_GROUPS) + 1))
+
+
+def _village_name(township_name: str, ordinal: int) -> str:
+    # Street offices are divided into communities (社区), towns into villages (村).
+    return f"测试社区{ordinal:02d}" if "街道" in township_name else f"测试村{ordinal:02d}"
+
+
+@lru_cache(maxsize=4)
+def population_regions(townships_per_county: int = 4) -> tuple[VersionedRegionRecord, ...]:
+    """population's region tree, parents before children: `jiangsu_regions` with each township's villages
+    and groups beneath it, then the historic county codes (valid_to set), each under its city."""
+    out: list[VersionedRegionRecord] = []
+    for region in jiangsu_regions(townships_per_county):
+        valid_from = _SUCCESSOR_VALID_FROM.get(region.code, CURRENT_CODES_VALID_FROM)
+        out.append(VersionedRegionRecord(region.code, region.name, region.full_name, region.level,
+                                         region.parent_code, valid_from, None))
+        if region.level != "TOWNSHIP":
+            continue
+        for ordinal, village in enumerate(village_codes(region.code), start=1):
+            village_name = _village_name(region.name, ordinal)
+            village_full = region.full_name + village_name
+            out.append(VersionedRegionRecord(village, village_name, village_full, "VILLAGE", region.code,
+                                             CURRENT_CODES_VALID_FROM, None))
+            for group_ordinal, group in enumerate(group_codes(village), start=1):
+                group_name = f"测试{group_ordinal:02d}组"
+                out.append(VersionedRegionRecord(group, group_name, village_full + group_name, "GROUP", village,
+                                                 CURRENT_CODES_VALID_FROM, None))
+    names = region_names()
+    for historic in HISTORIC_COUNTIES:
+        full_name = PROVINCE_NAME + names[historic.parent_code] + historic.name
+        out.append(VersionedRegionRecord(historic.code, historic.name, full_name, "COUNTY", historic.parent_code,
+                                         historic.valid_from, historic.valid_to))
+    return tuple(out)

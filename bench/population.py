@@ -1,0 +1,854 @@
+"""population at scale: load millions of synthetic persons into PostgreSQL with COPY, then time the population
+subgraph's main reads (and a dispatch round trip) through the router, each against the same lookup in plain SQL.
+
+  python -m bench.population [--persons 10000000] [--reuse] [--workers 2] [--requests 300] [--warmup 30]
+  make bench-population BENCH_ARGS="--persons 1000000"        (BENCH_POPULATION_PERSONS sets the default)
+
+What it does:
+  1. creates the database `jshealth_bench_population` (127.0.0.1:5432, user postgres) if missing; unless
+     --reuse finds it already holding exactly --persons persons, drops the population schema, migrates it
+     (alembic, db.migrate.upgrade) and inserts the region tree;
+  2. drops every index, primary/unique key and foreign key of the loaded tables (and the foreign keys that point
+     at them), then has --workers processes generate the world's blocks (db/seed/population.py, the same rows as
+     `make run` seeds, subgraphs/population/seed.py `block_rows`) and COPY them in (asyncpg
+     copy_records_to_table), with a progress bar and the rate; then clears duplicate child ID numbers (the
+     seed's rule: the first in person order keeps it), rebuilds the indexes two at a time, attaches the keys,
+     adds and validates the foreign keys, writes the number counters, rebuilds the statistics tallies
+     (domain/tally.rebuild) and ANALYZEs. --keep-indexes loads into the indexed tables instead, for comparison;
+  3. starts the population subgraph and the router as two uvicorn processes (the router on a supergraph of the
+     population subgraph alone, JSHEALTH_ANONYMOUS_SCOPE=all so no token is needed) and sends each operation
+     sequentially (--warmup requests, then --requests timed ones, varied variables), checking every answer;
+     the same lookups run in plain SQL (asyncpg, this process) for the ratio;
+  4. prints a markdown table and writes it to var/bench/population-<persons>.md (load figures are kept in
+     var/bench/population-<persons>-load.json so that a --reuse run reports them too).
+
+A field the population subgraph does not have (yet) is reported as skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "var" / "bench"
+DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/jshealth_bench_population"
+SCHEMA = "population"
+SEED = 20260101
+CHINA = timezone(timedelta(hours=8))
+LOOKUP_TARGET_MS = 10.0
+STATISTICS_TARGET_MS = 50.0
+SEED_TARGET_SECONDS = 600.0
+
+
+def asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def sqlalchemy_url(url: str) -> str:
+    return asyncpg_dsn(url).replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+async def connect(url: str, **settings: str) -> Any:
+    import asyncpg
+
+    return await asyncpg.connect(asyncpg_dsn(url), server_settings={"search_path": SCHEMA, **settings})
+
+
+# --- load ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadReport:
+    persons: int
+    workers: int
+    keep_indexes: bool
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    # Summed over the worker processes (each step of a worker is one or the other).
+    worker_seconds: dict[str, float] = field(default_factory=dict)
+    database_bytes: int = 0
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.seconds.values())
+
+
+_worker: dict[str, Any] = {}
+
+
+def _worker_start(url: str, seed: int, count: int) -> None:
+    loop = asyncio.new_event_loop()
+    _worker.update(loop=loop, seed=seed, count=count,
+                   connection=loop.run_until_complete(connect(url, synchronous_commit="off")))
+
+
+def _worker_load(blocks: tuple[int, int]) -> tuple[int, dict[str, int], dict[str, int], float, float]:
+    """Generates blocks [first, stop) and COPYs their rows; (persons, rows per table, last household number
+    per county, seconds generating, seconds in COPY)."""
+    from db.seed.population import population_blocks
+    from subgraphs.population.seed import COLUMNS, block_rows
+
+    seed, count, connection = _worker["seed"], _worker["count"], _worker["connection"]
+    begun = time.monotonic()
+    rows: dict[str, list[Any]] = {table: [] for table in COLUMNS}
+    for block in population_blocks(seed, count, first=blocks[0], stop=blocks[1]):
+        for table, block_table_rows in block_rows(block, count).items():
+            rows[table].extend(block_table_rows)
+    last: dict[str, int] = {}
+    for household in rows["household"]:
+        county, value = household[0][:6], int(household[0][6:])
+        last[county] = max(last.get(county, 0), value)
+
+    async def copy() -> None:
+        for table, columns in COLUMNS.items():
+            if rows[table]:
+                await connection.copy_records_to_table(table, records=rows[table], columns=list(columns))
+
+    generated = time.monotonic()
+    _worker["loop"].run_until_complete(copy())
+    return (len(rows["person"]), {t: len(r) for t, r in rows.items()}, last, generated - begun,
+            time.monotonic() - generated)
+
+
+_KEYS_SQL = """
+SELECT c.conrelid::regclass::text, c.conname, c.contype::text, pg_get_constraintdef(c.oid),
+       CASE WHEN c.contype IN ('p', 'u') THEN pg_get_indexdef(c.conindid) END
+FROM pg_constraint c
+WHERE c.connamespace = $2::regnamespace AND c.contype IN ('p', 'u', 'f')
+  AND (c.conrelid::regclass::text = ANY($1::text[]) OR c.confrelid::regclass::text = ANY($1::text[]))
+"""
+_INDEXES_SQL = """
+SELECT t.relname, i.relname, pg_get_indexdef(i.oid)
+FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+WHERE t.relnamespace = $2::regnamespace AND t.relname = ANY($1::text[])
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)
+"""
+# The seed's rule for child ID numbers that came out twice: the child of the first person (in person-number
+# order, then birth order) keeps the number.
+_DEDUPE_CHILD_IDS_SQL = """
+WITH twice AS (
+    SELECT id_number FROM child WHERE id_number IS NOT NULL GROUP BY id_number HAVING count(*) > 1
+), ranked AS (
+    SELECT c.id, row_number() OVER (PARTITION BY c.id_number ORDER BY p.person_no, c.birth_order) AS n
+    FROM child c JOIN twice t ON t.id_number = c.id_number JOIN person p ON p.uid = c.parent_uid
+)
+UPDATE child SET id_number = NULL FROM ranked WHERE child.id = ranked.id AND ranked.n > 1
+"""
+
+
+@dataclass
+class _Keys:
+    """The DDL to put back what the load dropped."""
+
+    indexes: list[tuple[str, str]]  # (table, CREATE [UNIQUE] INDEX ...)
+    attach: list[str]  # ALTER TABLE ... ADD CONSTRAINT ... PRIMARY KEY / UNIQUE USING INDEX ...
+    foreign: list[tuple[str, str, str]]  # (table, constraint, definition)
+
+
+async def _drop_keys(connection: Any, tables: Sequence[str], only: set[str] | None = None) -> _Keys:
+    keys = await connection.fetch(_KEYS_SQL, list(tables), SCHEMA)
+    plain = await connection.fetch(_INDEXES_SQL, list(tables), SCHEMA)
+    out = _Keys([], [], [])
+    for table, name, kind, definition, index in keys:
+        if only is not None and name not in only:
+            continue
+        if kind == "f":
+            out.foreign.append((table, name, definition))
+        else:
+            out.indexes.append((table, index))
+            word = "PRIMARY KEY" if kind == "p" else "UNIQUE"
+            out.attach.append(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {word} USING INDEX "{name}"')
+    for table, name, _definition in out.foreign:
+        await connection.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+    for table, name, kind, _definition, _index in keys:
+        if kind != "f" and (only is None or name in only):
+            await connection.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+    if only is None:
+        for table, name, definition in plain:
+            out.indexes.append((table, definition))
+            await connection.execute(f'DROP INDEX "{name}"')
+    return out
+
+
+async def _restore_keys(url: str, keys: _Keys, report: LoadReport) -> None:
+    # Two builds at a time (the machine's two cores), biggest tables first; index builds share a table's lock.
+    weight = {"person": 0, "child": 1, "marriage_event": 2, "household": 3}
+    queue = sorted(keys.indexes, key=lambda item: weight.get(item[0], 9))
+    started = time.monotonic()
+
+    async def builder() -> None:
+        connection = await connect(url, maintenance_work_mem="512MB", max_parallel_maintenance_workers="0")
+        try:
+            while queue:
+                _table, ddl = queue.pop(0)
+                await connection.execute(ddl)
+        finally:
+            await connection.close()
+
+    await asyncio.gather(builder(), builder())
+    connection = await connect(url)
+    try:
+        for ddl in keys.attach:
+            await connection.execute(ddl)
+        report.seconds["indexes and keys"] = time.monotonic() - started
+        started = time.monotonic()
+        for table, name, definition in keys.foreign:
+            await connection.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition} NOT VALID')
+    finally:
+        await connection.close()
+    pending = list(keys.foreign)
+
+    async def validator() -> None:
+        connection = await connect(url, work_mem="256MB")
+        try:
+            while pending:
+                table, name, _definition = pending.pop(0)
+                await connection.execute(f'ALTER TABLE "{table}" VALIDATE CONSTRAINT "{name}"')
+        finally:
+            await connection.close()
+
+    await asyncio.gather(validator(), validator())
+    report.seconds["foreign keys"] = time.monotonic() - started
+
+
+async def _prepare(url: str) -> None:
+    from sqlalchemy import insert, text
+
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from subgraphs.population import models
+    from subgraphs.population.seed import region_rows
+
+    engine = make_engine(SCHEMA, sqlalchemy_url(url))
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
+        await upgrade(engine, SCHEMA)
+        async with engine.begin() as connection:
+            await connection.execute(insert(models.Region), region_rows())
+    finally:
+        await engine.dispose()
+
+
+async def _finish(url: str, counters: list[tuple[str, int]], report: LoadReport) -> None:
+    from sqlalchemy import text
+
+    from db.engine import make_engine
+    from subgraphs.common.app import Runtime
+    from subgraphs.common.bus import InProcessBus
+    from subgraphs.population.app import definition
+    from subgraphs.population.domain import tally
+
+    connection = await connect(url)
+    try:
+        await connection.executemany("INSERT INTO counter (name, last_value) VALUES ($1, $2)", counters)
+    finally:
+        await connection.close()
+    engine = make_engine(SCHEMA, sqlalchemy_url(url))
+    try:
+        runtime = Runtime(definition, engine, InProcessBus())
+        started = time.monotonic()
+        async with runtime.sessions() as session, session.begin():
+            await session.execute(text("SET LOCAL work_mem = '256MB'"))
+            rebuilt = await tally.rebuild(session, progress=True)
+        report.seconds["tally rebuild"] = time.monotonic() - started
+        report.rows.update(person_tally=rebuilt.person_rows, event_tally=rebuilt.event_rows,
+                           work_tally=rebuilt.work_rows)
+    finally:
+        await engine.dispose()
+    connection = await connect(url)
+    try:
+        started = time.monotonic()
+        await connection.execute("ANALYZE")
+        report.seconds["ANALYZE"] = time.monotonic() - started
+        report.database_bytes = await connection.fetchval("SELECT pg_database_size(current_database())")
+    finally:
+        await connection.close()
+
+
+def load(url: str, persons: int, workers: int, chunk_blocks: int, keep_indexes: bool) -> LoadReport:
+    from tqdm import tqdm
+
+    from db.seed.population import block_count
+    from db.seed.regions import COUNTY_CODES
+    from subgraphs.population.seed import COLUMNS, PERSON_NO_COUNTER, household_counter_name
+
+    report = LoadReport(persons, workers, keep_indexes)
+    started = time.monotonic()
+    asyncio.run(_prepare(url))
+    report.seconds["migrate + regions"] = time.monotonic() - started
+
+    tables = list(COLUMNS)
+
+    async def drop() -> _Keys:
+        connection = await connect(url)
+        try:
+            # With --keep-indexes only the child ID number key goes: duplicates are cleared after the load.
+            return await _drop_keys(connection, tables, {"uq_child_id_number"} if keep_indexes else None)
+        finally:
+            await connection.close()
+
+    keys = asyncio.run(drop())
+    chunks = [(first, min(first + chunk_blocks, block_count(persons)))
+              for first in range(0, block_count(persons), chunk_blocks)]
+    started = time.monotonic()
+    rows: dict[str, int] = dict.fromkeys(tables, 0)
+    last = dict.fromkeys(COUNTY_CODES, 0)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, initializer=_worker_start, initargs=(url, SEED, persons)) as pool, \
+            tqdm(total=persons, unit="person", desc="COPY", file=sys.stderr, smoothing=0.1) as bar:
+        generating = copying = 0.0
+        for loaded, counts, counties, generation, copy in pool.imap_unordered(_worker_load, chunks):
+            generating, copying = generating + generation, copying + copy
+            for table, n in counts.items():
+                rows[table] += n
+            for county, value in counties.items():
+                last[county] = max(last[county], value)
+            bar.update(loaded)
+            elapsed = time.monotonic() - started
+            bar.set_postfix_str(f"{sum(rows.values()) / elapsed:,.0f} rows/s")
+    report.seconds["generate + COPY"] = time.monotonic() - started
+    report.rows.update(rows)
+    report.worker_seconds = {"generating": generating, "in COPY": copying}
+    print(f"COPY: {sum(rows.values()):,} rows ({persons:,} persons) in {report.seconds['generate + COPY']:.0f}s, "
+          f"{sum(rows.values()) / report.seconds['generate + COPY']:,.0f} rows/s, "
+          f"{persons / report.seconds['generate + COPY']:,.0f} persons/s", file=sys.stderr, flush=True)
+
+    async def after() -> None:
+        connection = await connect(url, work_mem="256MB")
+        try:
+            started = time.monotonic()
+            cleared = await connection.execute(_DEDUPE_CHILD_IDS_SQL)
+            report.seconds["child ID duplicates"] = time.monotonic() - started
+            report.rows["child ID numbers cleared"] = int(cleared.split()[-1])
+        finally:
+            await connection.close()
+        print("rebuilding indexes and keys …", file=sys.stderr, flush=True)
+        await _restore_keys(url, keys, report)
+        counters = [(household_counter_name(county), value) for county, value in sorted(last.items())]
+        counters.append((PERSON_NO_COUNTER, persons))
+        print("rebuilding the statistics tallies …", file=sys.stderr, flush=True)
+        await _finish(url, counters, report)
+
+    asyncio.run(after())
+    return report
+
+
+async def loaded_persons(url: str) -> int | None:
+    """The persons the bench database holds (its person-no counter), None when it holds no population."""
+    try:
+        connection = await connect(url)
+    except Exception:
+        return None
+    try:
+        return await connection.fetchval("SELECT last_value FROM counter WHERE name = 'person-no'")
+    except Exception:
+        return None
+    finally:
+        await connection.close()
+
+
+# --- processes ----------------------------------------------------------------------------------------------
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited with {process.returncode}:\n{log.read_text(errors='replace')[-2000:]}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
+            if response.status == 200:
+                return
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not become healthy within {timeout:.0f}s")
+
+
+def start(url: str, base_port: int) -> list[subprocess.Popen[bytes]]:
+    """The population subgraph and a router composed of it alone, each its own uvicorn process."""
+    from router.app import ROUTER_JWKS_PATH
+    from router.compose import SubgraphSource, compose
+    from subgraphs.population.app import definition
+    from subgraphs.registry import subgraph_sdl
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    subgraph_port, host = base_port + 1, "127.0.0.1"
+    subgraph_url = f"http://{host}:{subgraph_port}/graphql"
+    supergraph = OUT / "population-supergraph.graphql"
+    supergraph.write_text(compose([SubgraphSource("population", subgraph_url, subgraph_sdl(definition))]),
+                          encoding="utf-8")
+    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    env.update(DATABASE_URL=sqlalchemy_url(url), JSHEALTH_ANONYMOUS_SCOPE="all",
+               ROUTER_JWKS_URL=f"http://{host}:{base_port}{ROUTER_JWKS_PATH}")
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for name, module, port, extra in (
+            ("subgraph", "subgraphs.population.app:app", subgraph_port, {}),
+            ("router", "router.app:app", base_port,
+             {"ROUTER_SUPERGRAPH": str(supergraph), "ROUTER_SUBGRAPH_URLS": f"population={subgraph_url}",
+              "ROUTER_AUTH_MODE": "off"}),
+        ):
+            log = OUT / f"population-{name}.log"
+            with log.open("wb") as handle:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "uvicorn", "--factory", module, "--host", host, "--port", str(port),
+                     "--log-level", "warning", "--no-access-log"],
+                    env={**env, **extra}, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
+            processes.append(process)
+            _wait_healthy(f"http://{host}:{port}/health", process, log)
+    except BaseException:
+        stop(processes)
+        raise
+    return processes
+
+
+def stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+# --- measurements -------------------------------------------------------------------------------------------
+
+
+class Skip(Exception):
+    """An operation that cannot be measured here; the message says why."""
+
+
+@dataclass
+class Measured:
+    name: str
+    kind: str  # lookup | statistics | write
+    router_ms: list[float] = field(default_factory=list)
+    # The same requests sent straight to the subgraph: what the router adds is the difference.
+    direct_ms: list[float] = field(default_factory=list)
+    sql_ms: list[float] = field(default_factory=list)
+    skipped: str | None = None
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+@dataclass
+class Sample:
+    uids: list[str]
+    id_numbers: list[str]
+    movable: list[tuple[str, str]]  # (id number, management region) of NORMAL persons without an open order
+    counties: list[str]
+
+
+async def sample(url: str, persons: int, size: int) -> Sample:
+    from subgraphs.common.validators import is_valid_resident_id
+
+    connection = await connect(url)
+    try:
+        percent = min(100.0, 100.0 * 4 * size / max(persons, 1))
+        rows = await connection.fetch(
+            f"SELECT uid, id_number, management_region_code, status FROM person TABLESAMPLE SYSTEM ({percent:.6f}) "
+            "REPEATABLE (7) WHERE NOT deleted")
+        movable = [(r["id_number"], r["management_region_code"]) for r in rows if r["status"] == "NORMAL"
+                   and r["id_number"] and len(r["management_region_code"]) >= 9]
+        open_orders = {r[0] for r in await connection.fetch(
+            "SELECT p.id_number FROM dispatch_order o JOIN person p ON p.uid = o.person_uid WHERE o.status = 'PENDING' "
+            "AND p.id_number = ANY($1::text[])", [m[0] for m in movable])}
+        counties = [r[0] for r in await connection.fetch("SELECT code FROM region WHERE level = 'COUNTY' "
+                                                          "AND valid_to IS NULL ORDER BY code")]
+    finally:
+        await connection.close()
+    rng = random.Random(7)
+    rng.shuffle(rows)
+    rows = rows[:size]
+    # The seed holds ~0.75 % invalid ID numbers on purpose; a lookup by ID number refuses those as input.
+    return Sample([r["uid"] for r in rows], [r["id_number"] for r in rows if r["id_number"]
+                                             and is_valid_resident_id(r["id_number"])],
+                  [m for m in movable if m[0] not in open_orders and is_valid_resident_id(m[0])], counties)
+
+
+def graphql_fields() -> tuple[set[str], set[str]]:
+    from subgraphs.population.app import definition
+
+    schema = definition.schema._schema
+    query, mutation = schema.query_type, schema.mutation_type
+    return set(query.fields) if query else set(), set(mutation.fields) if mutation else set()
+
+
+def _target_of(region: str) -> str:
+    """A group in another township of the same county (county + township + village 001 + group 001)."""
+    township = int(region[6:9])
+    return f"{region[:6]}{1 if township != 1 else 2:03d}001001"
+
+
+def run_router(client: Any, url: str, measured: Measured, bodies: Callable[[int], list[dict[str, Any]]],
+               warmup: int, count: int, into: list[float] | None = None) -> None:
+    """Sends each request's bodies in turn (one timing per request, summed over its bodies)."""
+    timings = measured.router_ms if into is None else into
+    for i in range(warmup + count):
+        elapsed = 0.0
+        carried: dict[str, Any] = {}
+        for body in bodies(i):
+            if "variables" in body and callable(body["variables"]):
+                body = {**body, "variables": body["variables"](carried)}
+            begun = time.perf_counter()
+            response = client.post(url, json=body)
+            elapsed += time.perf_counter() - begun
+            answer = response.json()
+            if response.status_code != 200 or answer.get("errors") or answer.get("data") is None:
+                shown = json.dumps(answer, ensure_ascii=False)[:300]
+                raise Skip(f"the router answered {response.status_code}: {shown}")
+            carried.update(answer["data"])
+        if i >= warmup:
+            timings.append(elapsed * 1000)
+
+
+async def run_sql(measured: Measured, call: Callable[[int], Awaitable[Any]], warmup: int, count: int) -> None:
+    for i in range(warmup + count):
+        begun = time.perf_counter()
+        await call(i)
+        if i >= warmup:
+            measured.sql_ms.append((time.perf_counter() - begun) * 1000)
+
+
+PERSON_FIELDS = "uid name sex birthDate idNumber"
+PERSON_COLUMNS = "uid, name, sex, birth_date, id_number"
+
+
+def measure(url: str, persons: int, base_port: int, warmup: int, count: int, dispatches: int) -> list[Measured]:
+    import httpx
+
+    from subgraphs.common.regions import _next_prefix, subtree_prefix
+    from subgraphs.population.codes import AgeBand, birth_date_range
+
+    queries, mutations = graphql_fields()
+    picked = asyncio.run(sample(url, persons, max(count + warmup, dispatches * 3, 500)))
+    today = datetime.now(CHINA).date()
+    earliest, latest = birth_date_range(AgeBand.AGE_15_59, today)
+    results: list[Measured] = []
+    router_url = f"http://127.0.0.1:{base_port}/graphql"
+    subgraph_url = f"http://127.0.0.1:{base_port + 1}/graphql"
+
+    def county_range(i: int) -> tuple[str, str, str]:
+        county = picked.counties[i % len(picked.counties)]
+        prefix = subtree_prefix(county)
+        return county, prefix, _next_prefix(prefix) or "9"
+
+    async def sql_all(connection: Any) -> dict[str, Callable[[int], Awaitable[Any]]]:
+        children = {code: [r[0] for r in await connection.fetch(
+            "SELECT code FROM region WHERE parent_code = $1 AND valid_to IS NULL", code)]
+            for code in ("320000", "320500")}
+
+        # Age bands as birth-month ranges (yyyymm), summed in the same grouped query, as the statistic does.
+        months: list[int] = []
+        for band in (AgeBand.AGE_0_3, AgeBand.AGE_4_15, AgeBand.AGE_15_59, AgeBand.AGE_60_79, AgeBand.AGE_80_PLUS,
+                     AgeBand.AGE_65_PLUS):
+            low, high = birth_date_range(band, today)
+            months += [low.year * 100 + low.month if low else 0, high.year * 100 + high.month]
+        banded = ", ".join(f"sum(count) FILTER (WHERE birth_month BETWEEN ${n} AND ${n + 1})"
+                           for n in range(2, 2 + len(months), 2))
+
+        async def statistics_sql(code: str) -> None:
+            await connection.fetch(f"SELECT sex, mobility, person_type, sum(count), {banded} FROM person_tally "
+                                   "WHERE region_code = $1 GROUP BY sex, mobility, person_type", code, *months)
+            await connection.fetch("SELECT region_code, sum(count) FROM person_total "
+                                   "WHERE region_code = ANY($1::text[]) GROUP BY region_code", children[code])
+
+        return {
+            "person": lambda i: connection.fetchrow(f"SELECT {PERSON_COLUMNS} FROM person WHERE uid = $1",
+                                                    picked.uids[i % len(picked.uids)]),
+            "personByIdNumber": lambda i: connection.fetchrow(
+                f"SELECT {PERSON_COLUMNS} FROM person WHERE id_number = $1",
+                picked.id_numbers[i % len(picked.id_numbers)]),
+            "persons": lambda i: connection.fetch(
+                f"SELECT {PERSON_COLUMNS} FROM person WHERE management_region_code >= $1 "
+                "AND management_region_code < $2 AND sex = 'FEMALE' AND birth_date >= $3 AND birth_date <= $4 "
+                "AND status = 'NORMAL' AND NOT deleted ORDER BY management_region_code, uid LIMIT 21",
+                *county_range(i)[1:], earliest, latest),
+            "statistics province": lambda i: statistics_sql("320000"),
+            "statistics city": lambda i: statistics_sql("320500"),
+            "births": lambda i: connection.fetch(
+                "SELECT date_trunc('month', day) AS month, detail, sex, sum(count) FROM event_tally "
+                "WHERE region_code = $1 AND kind = 'BIRTH' AND day >= $2 AND day <= $3 GROUP BY 1, 2, 3",
+                "320000", date(2025, 1, 1), date(2025, 12, 31)),
+            "work": lambda i: connection.fetch("SELECT kind, detail, count FROM work_tally WHERE region_code = $1",
+                                               "320000"),
+        }
+
+    plans: list[tuple[str, str, str, str, Callable[[int], list[dict[str, Any]]]]] = [
+        ("person by uid", "lookup", "person", "person",
+         lambda i: [{"query": f"query($uid: ID!) {{ person(uid: $uid) {{ {PERSON_FIELDS} }} }}",
+                     "variables": {"uid": picked.uids[i % len(picked.uids)]}}]),
+        ("personByIdNumber", "lookup", "personByIdNumber", "personByIdNumber",
+         lambda i: [{"query": f"query($n: String!) {{ personByIdNumber(idNumber: $n) {{ {PERSON_FIELDS} }} }}",
+                     "variables": {"n": picked.id_numbers[i % len(picked.id_numbers)]}}]),
+        ("persons: county, FEMALE, AGE_15_59, first 20", "lookup", "persons", "persons",
+         lambda i: [{"query": "query($r: ID!) { persons(regionCode: $r, filter: {sex: FEMALE, ageBand: AGE_15_59}, "
+                              f"first: 20) {{ edges {{ node {{ {PERSON_FIELDS} }} }} pageInfo {{ hasNextPage "
+                              "endCursor } } }",
+                     "variables": {"r": county_range(i)[0]}}]),
+        ("populationStatistics 320000 (province)", "statistics", "populationStatistics", "statistics province",
+         lambda i: [{"query": _STATISTICS_QUERY, "variables": {"r": "320000"}}]),
+        ("populationStatistics 320500 (苏州)", "statistics", "populationStatistics", "statistics city",
+         lambda i: [{"query": _STATISTICS_QUERY, "variables": {"r": "320500"}}]),
+        ("birthStatistics 320000, 2025 by month", "statistics", "birthStatistics", "births",
+         lambda i: [{"query": "query { birthStatistics(regionCode: \"320000\", from: \"2025-01-01\", "
+                              "to: \"2025-12-31\", groupBy: MONTH) { total male female byOrder { order total share } "
+                              "buckets { period total male female } } }"}]),
+        ("workCounters 320000", "statistics", "workCounters", "work",
+         lambda i: [{"query": "query { workCounters(regionCode: \"320000\") { pendingDispatchTasks unclaimedDeaths "
+                              "openCheckItems openCheckItemsByCategory { category count } } }"}]),
+    ]
+
+    async def sql_phase(todo: list[tuple[Measured, str]]) -> None:
+        connection = await connect(url, jit="off")  # as the subgraph's connections (db/engine.py)
+        try:
+            calls = await sql_all(connection)
+            for measured, key in todo:
+                await run_sql(measured, calls[key], warmup, count)
+        finally:
+            await connection.close()
+
+    processes = start(url, base_port)
+    try:
+        with httpx.Client(timeout=60) as client:
+            sql_todo: list[tuple[Measured, str]] = []
+            for name, kind, field_name, sql_key, bodies in plans:
+                measured = Measured(name, kind)
+                results.append(measured)
+                if field_name not in queries:
+                    measured.skipped = f"the population subgraph has no `{field_name}` field (yet)"
+                    continue
+                try:
+                    run_router(client, router_url, measured, bodies, warmup, count)
+                    run_router(client, subgraph_url, measured, bodies, warmup, count, measured.direct_ms)
+                except Skip as exc:
+                    measured.skipped, measured.router_ms = str(exc), []
+                    continue
+                sql_todo.append((measured, sql_key))
+                print(f"{name}: router p50 {statistics.median(measured.router_ms):.2f} ms", file=sys.stderr,
+                      flush=True)
+            asyncio.run(sql_phase(sql_todo))
+            results.append(measure_dispatch(client, router_url, url, picked, mutations, dispatches))
+    finally:
+        stop(processes)
+    return results
+
+
+_STATISTICS_QUERY = (
+    "query($r: ID!) { populationStatistics(regionCode: $r) { total male female mobile resident aged65Plus "
+    "ageBands { band total male female } byPersonType { personType count } byChildRegion { regionCode total } } }")
+
+
+def measure_dispatch(client: Any, router_url: str, url: str, picked: Sample, mutations: set[str],
+                     count: int) -> Measured:
+    measured = Measured("dispatch round trip: pushDispatch + confirmDispatch", "write")
+    missing = [m for m in ("pushDispatch", "confirmDispatch") if m not in mutations]
+    if missing:
+        measured.skipped = f"the population subgraph has no {', '.join(missing)} mutation (yet)"
+        return measured
+    if len(picked.movable) < 2 * count + 10:
+        measured.skipped = f"only {len(picked.movable)} movable persons in the sample"
+        return measured
+    through_router, direct = picked.movable[:count + 5], picked.movable[count + 5:2 * count + 10]
+
+    def bodies(i: int) -> list[dict[str, Any]]:
+        id_number, region = through_router[i]
+        return [
+            {"query": "mutation($input: PushDispatchInput!) { pushDispatch(input: $input) { id } }",
+             "variables": {"input": {"idNumber": id_number, "targetRegionCode": _target_of(region),
+                                     "address": "测试地址1号", "contact": "张测试", "contactPhone": "13800000000",
+                                     "reason": "压力测试"}}},
+            {"query": "mutation($id: ID!) { confirmDispatch(id: $id) { id status } }",
+             "variables": lambda carried: {"id": carried["pushDispatch"]["id"]}},
+        ]
+
+    try:
+        run_router(client, router_url, measured, bodies, 5, count)
+    except Skip as exc:
+        measured.skipped, measured.router_ms = str(exc), []
+        return measured
+
+    async def sql() -> None:
+        connection = await connect(url, jit="off")
+        try:
+            await run_sql(measured, lambda i: _dispatch_sql(connection, *direct[i]), 5, count)
+        finally:
+            await connection.close()
+
+    asyncio.run(sql())
+    return measured
+
+
+async def _dispatch_sql(connection: Any, id_number: str, region: str) -> None:
+    """The same writes in plain SQL: push (order, event, pending counter at every level of the target) and
+    confirm (order, event, the case's management region, its history row, its tally row at every level)."""
+    import uuid
+
+    from subgraphs.population.domain.tally import region_levels
+
+    target, now = _target_of(region), datetime.now(UTC)
+    order_id = str(uuid.uuid4())
+    async with connection.transaction():
+        person = await connection.fetchrow(
+            "SELECT uid, management_region_code, sex, birth_date, mobility, person_type FROM person "
+            "WHERE id_number = $1 FOR UPDATE", id_number)
+        await connection.fetchval("SELECT 1 FROM dispatch_order WHERE person_uid = $1 AND status = 'PENDING'",
+                                  person["uid"])
+        await connection.execute(
+            "INSERT INTO dispatch_order (id, person_uid, direction, scope, origin_region_code, target_region_code, "
+            "address, contact, contact_phone, reason, status, created_by, created_at) VALUES ($1, $2, 'PUSH', "
+            "'WITHIN_COUNTY', $3, $4, '测试地址1号', '张测试', '13800000000', '压力测试', 'PENDING', 'bench', $5)",
+            order_id, person["uid"], person["management_region_code"], target, now)
+        await connection.execute("INSERT INTO dispatch_event (id, order_id, at, actor, action, to_status) VALUES "
+                                 "($1, $2, $3, 'bench', 'PUSHED', 'PENDING')", str(uuid.uuid4()), order_id, now)
+        await connection.executemany(
+            "INSERT INTO work_tally (region_code, kind, detail, count) VALUES ($1, 'DISPATCH_PENDING', '', 1) "
+            "ON CONFLICT (region_code, kind, detail) DO UPDATE SET count = work_tally.count + 1",
+            [(level,) for level in region_levels(target)])
+    async with connection.transaction():
+        await connection.fetchrow("SELECT id FROM dispatch_order WHERE id = $1 FOR UPDATE", order_id)
+        await connection.execute("UPDATE dispatch_order SET status = 'CONFIRMED', decided_by = 'bench', "
+                                 "decided_at = $2 WHERE id = $1", order_id, now)
+        await connection.execute("INSERT INTO dispatch_event (id, order_id, at, actor, action, from_status, "
+                                 "to_status) VALUES ($1, $2, $3, 'bench', 'CONFIRMED', 'PENDING', 'CONFIRMED')",
+                                 str(uuid.uuid4()), order_id, now)
+        await connection.execute("UPDATE person SET management_region_code = $2, updated_at = $3, "
+                                 "version = version + 1 WHERE uid = $1", person["uid"], target, now)
+        await connection.execute(
+            "INSERT INTO person_history (id, person_uid, at, actor, action, changes) VALUES ($1, $2, $3, 'bench', "
+            "'DISPATCH', $4)", str(uuid.uuid4()), person["uid"], now,
+            json.dumps({"management_region_code": target}))
+        month = person["birth_date"].year * 100 + person["birth_date"].month
+        moves = [(level, -1) for level in region_levels(person["management_region_code"])]
+        moves += [(level, 1) for level in region_levels(target)]
+        await connection.executemany(
+            "INSERT INTO person_tally (region_code, sex, birth_month, mobility, person_type, count) "
+            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (region_code, sex, birth_month, mobility, person_type) "
+            "DO UPDATE SET count = person_tally.count + excluded.count",
+            [(level, person["sex"], month, person["mobility"], person["person_type"], delta) for level, delta in moves])
+        await connection.executemany(
+            "UPDATE work_tally SET count = count - 1 WHERE region_code = $1 AND kind = 'DISPATCH_PENDING' "
+            "AND detail = ''", [(level,) for level in region_levels(target)])
+
+
+# --- report -------------------------------------------------------------------------------------------------
+
+
+def _ms(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def report_markdown(persons: int, load_report: LoadReport | None, reused: bool, results: list[Measured],
+                    args: argparse.Namespace) -> str:
+    lines = [f"## population bench: {persons:,} persons", "",
+             f"`python -m bench.population --persons {persons}{' --reuse' if reused else ''}` on "
+             f"{datetime.now(CHINA):%Y-%m-%d %H:%M} (+08:00), {os.cpu_count()} CPUs; PostgreSQL database "
+             f"`{asyncpg_dsn(args.database_url).rsplit('/', 1)[1]}`.", ""]
+    if load_report is not None:
+        total_rows = sum(v for k, v in load_report.rows.items() if not k.endswith("cleared"))
+        copy_seconds = load_report.seconds.get("generate + COPY", 0.0)
+        loaded_rows = sum(load_report.rows.get(t, 0) for t in _loaded_tables())
+        indexes = "kept during the load" if load_report.keep_indexes else "dropped for the load and rebuilt after"
+        lines += [f"### Load{' (from an earlier run, reused)' if reused else ''}", "",
+                  f"{load_report.workers} worker processes generating and COPYing; indexes and keys {indexes}.",
+                  "", "| step | seconds |", "|---|---|"]
+        lines += [f"| {step} | {seconds:,.1f} |" for step, seconds in load_report.seconds.items()]
+        holds = "holds" if load_report.total_seconds <= SEED_TARGET_SECONDS else "does not hold"
+        lines += [f"| **total** | **{load_report.total_seconds:,.1f}** ({holds} the 10-minute target"
+                  f"{' for 10 million' if persons >= 10_000_000 else ''}) |", "",
+                  f"COPY rate: {loaded_rows / copy_seconds:,.0f} rows/s, {persons / copy_seconds:,.0f} persons/s "
+                  f"(generation included). The workers spent "
+                  + " and ".join(f"{v:,.0f} s {k}" for k, v in load_report.worker_seconds.items())
+                  + " (summed over workers). Database size after the load: "
+                  f"{load_report.database_bytes / 2**30:,.1f} GiB. Rows: "
+                  + ", ".join(f"{k} {v:,}" for k, v in load_report.rows.items()) + f" (total {total_rows:,}).", ""]
+    lines += [f"### Requests ({args.warmup} warm-up, then {args.requests} sequential requests each; "
+              f"dispatch {args.dispatches} round trips)", "",
+              "| operation | router p50 ms | router p99 ms | subgraph p50 ms | SQL p50 ms | SQL p99 ms | "
+              "router ÷ SQL p50 | router ÷ SQL p99 | target (p99) |", "|---|---|---|---|---|---|---|---|---|"]
+    for m in results:
+        if m.skipped:
+            lines.append(f"| {m.name} | skipped: {m.skipped} | | | | | | | |")
+            continue
+        r50, r99 = statistics.median(m.router_ms), percentile(m.router_ms, 99)
+        s50 = statistics.median(m.sql_ms) if m.sql_ms else float("nan")
+        s99 = percentile(m.sql_ms, 99) if m.sql_ms else float("nan")
+        target = {"lookup": LOOKUP_TARGET_MS, "statistics": STATISTICS_TARGET_MS}.get(m.kind)
+        verdict = "" if target is None else f"< {target:g} ms: {'holds' if r99 < target else 'does not hold'}"
+        d50 = _ms(statistics.median(m.direct_ms)) if m.direct_ms else "—"
+        lines.append(f"| {m.name} | {_ms(r50)} | {_ms(r99)} | {d50} | {_ms(s50)} | {_ms(s99)} | {r50 / s50:.1f}× | "
+                     f"{r99 / s99:.1f}× | {verdict} |")
+    return "\n".join(lines) + "\n"
+
+
+def _loaded_tables() -> tuple[str, ...]:
+    from subgraphs.population.seed import COLUMNS
+
+    return tuple(COLUMNS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.population", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--persons", type=int, default=int(os.environ.get("BENCH_POPULATION_PERSONS", "10000000")))
+    parser.add_argument("--reuse", action="store_true", help="keep the database when it holds --persons persons")
+    parser.add_argument("--load-only", action="store_true", help="load, then stop (no requests)")
+    parser.add_argument("--workers", type=int, default=2, help="processes generating and COPYing (default 2)")
+    parser.add_argument("--chunk-blocks", type=int, default=4, help="blocks of 4,096 persons per COPY batch")
+    parser.add_argument("--keep-indexes", action="store_true", help="load into the indexed tables (slower)")
+    parser.add_argument("--requests", type=int, default=300, help="timed requests per operation")
+    parser.add_argument("--warmup", type=int, default=30, help="untimed requests first")
+    parser.add_argument("--dispatches", type=int, default=100, help="timed dispatch round trips")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_POPULATION_DATABASE_URL", DEFAULT_DATABASE))
+    parser.add_argument("--base-port", type=int, default=4700, help="router; the subgraph listens on +1")
+    args = parser.parse_args(argv)
+
+    from db.seed.world import MAX_PERSONS
+    from subgraphs.launch import ensure_postgres_database
+
+    if not 1 <= args.persons <= MAX_PERSONS:
+        parser.error(f"--persons must be in 1..{MAX_PERSONS:,}")
+    url = args.database_url
+    asyncio.run(ensure_postgres_database(sqlalchemy_url(url)))
+    OUT.mkdir(parents=True, exist_ok=True)
+    load_file = OUT / f"population-{args.persons}-load.json"
+    reused = args.reuse and asyncio.run(loaded_persons(url)) == args.persons
+    load_report: LoadReport | None = None
+    if reused:
+        print(f"reusing {args.persons:,} persons already loaded in {asyncpg_dsn(url)}", file=sys.stderr)
+        if load_file.exists():
+            load_report = LoadReport(**json.loads(load_file.read_text(encoding="utf-8")))
+    else:
+        load_report = load(url, args.persons, args.workers, args.chunk_blocks, args.keep_indexes)
+        load_file.write_text(json.dumps(load_report.__dict__, indent=2), encoding="utf-8")
+    results: list[Measured] = []
+    if not args.load_only:
+        results = measure(url, args.persons, args.base_port, args.warmup, args.requests, args.dispatches)
+    text = report_markdown(args.persons, load_report, reused, results, args)
+    (OUT / f"population-{args.persons}.md").write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

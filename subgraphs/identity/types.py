@@ -431,7 +431,8 @@ class Permission:
     keys=["uid"], description="人口个案, owned by population; identity adds the person's account."
 )
 class Person:
-    uid: strawberry.ID = strawberry.field(description="统一身份识别码, the person's key across the graph.")
+    uid: strawberry.ID = strawberry.field(description="The person's key across the graph, an opaque pseudonym "
+                                          "(the 统一身份识别码 is population's Person.identityCode).")
 
     @classmethod
     async def resolve_reference(cls, uid: strawberry.ID) -> Self:

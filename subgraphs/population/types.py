@@ -318,7 +318,8 @@ def _requested(selections: Sequence[Selection], names: set[str]) -> None:
 @strawberry.federation.type(keys=["uid"], description="人口个案: one person of the whole-population database. Personal "
                                                       "fields are masked; `unmasked` gives them in clear, audited.")
 class Person(PersonFamilyFields, PersonCaseworkFields, PersonCheckFields):
-    uid: strawberry.ID = strawberry.field(description="统一身份识别码, the person's key across the graph.")
+    uid: strawberry.ID = strawberry.field(description="The person's key across the graph, an opaque pseudonym "
+                                          "(the 统一身份识别码 is population's Person.identityCode).")
     row: strawberry.Private[models.Person]
 
     @classmethod

@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Annotated
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.common.scope import region_scope
 from subgraphs.population.codes import AGE_BAND_BOUNDS, AGE_BAND_LABELS, AgeBand, PersonType
@@ -23,11 +24,12 @@ def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-async def _figures_region(info: Info, requested: str) -> str:
+async def _figures_region(info: Info, session: AsyncSession, requested: str) -> str:
+    """The region whose figures the caller gets (its own when it asked for a wider one); an unknown region is
+    NOT_FOUND. Read in the session of the figures: one connection checkout per request."""
     code = statistics.figures_region(region_scope(info.context.caller), requested)
     if code == requested:
-        async with info.context.session() as session:
-            await statistics.require_region(session, code)
+        await statistics.require_region(session, code)
     return code
 
 
@@ -216,16 +218,22 @@ class DeathBucket:
     by_source: list[DeathSourceCount] = strawberry.field(description="按数据来源.")
 
 
-@strawberry.type(description="出生人口统计 (孩次分析, 子女结构分析): births in a region over a date range, by "
-                             "birth order and sex, in total and per period (every period listed, empty ones "
-                             "with zeros).")
-class BirthStatistics:
+@strawberry.type
+class _RangeFigures:
+    """The fields every statistic over a date range starts with (inherited, never a type of its own)."""
+
     region_code: strawberry.ID = strawberry.field(description="The region these figures are for.")
     requested_region_code: strawberry.ID = strawberry.field(description="The region asked for.")
     from_: date = strawberry.field(name="from", description="First day of the range.")
     to: date = strawberry.field(description="Last day of the range.")
     group_by: StatisticsInterval = strawberry.field(description="统计周期 of the buckets.")
     as_of: datetime = strawberry.field(description="When the figures were read.")
+
+
+@strawberry.type(description="出生人口统计 (孩次分析, 子女结构分析): births in a region over a date range, by "
+                             "birth order and sex, in total and per period (every period listed, empty ones "
+                             "with zeros).")
+class BirthStatistics(_RangeFigures):
     total: int = strawberry.field(description="出生人数.")
     male: int = strawberry.field(description="男孩.")
     female: int = strawberry.field(description="女孩.")
@@ -235,13 +243,7 @@ class BirthStatistics:
 
 @strawberry.type(description="死亡人口统计: synced deaths in a region (the deceased's 管理地) over a date range, by "
                              "source and sex, in total and per period (every period listed).")
-class DeathStatistics:
-    region_code: strawberry.ID = strawberry.field(description="The region these figures are for.")
-    requested_region_code: strawberry.ID = strawberry.field(description="The region asked for.")
-    from_: date = strawberry.field(name="from", description="First day of the range.")
-    to: date = strawberry.field(description="Last day of the range.")
-    group_by: StatisticsInterval = strawberry.field(description="统计周期 of the buckets.")
-    as_of: datetime = strawberry.field(description="When the figures were read.")
+class DeathStatistics(_RangeFigures):
     total: int = strawberry.field(description="死亡人数.")
     male: int = strawberry.field(description="男性.")
     female: int = strawberry.field(description="女性.")
@@ -288,8 +290,8 @@ class StatisticsQuery:
             description="统计月份 YYYY-MM (default: the current month, Beijing time); not in the future.")] = None,
     ) -> PopulationStatistics:
         year, month = statistics.parse_month(as_of_month)
-        code = await _figures_region(info, str(region_code))
         async with info.context.session() as session:
+            code = await _figures_region(info, session, str(region_code))
             figures = await statistics.population_figures(session, code, year, month)
         return PopulationStatistics.of(figures, str(region_code))
 
@@ -300,8 +302,8 @@ class StatisticsQuery:
         group_by: GroupArgument = StatisticsInterval.MONTH,
     ) -> BirthStatistics:
         statistics.check_range(from_, to, group_by)
-        code = await _figures_region(info, str(region_code))
         async with info.context.session() as session:
+            code = await _figures_region(info, session, str(region_code))
             f = await statistics.event_figures(session, tally.BIRTH, code, from_, to, group_by,
                                                details=BIRTH_ORDER_DETAILS.values())
         return BirthStatistics(
@@ -318,8 +320,8 @@ class StatisticsQuery:
         group_by: GroupArgument = StatisticsInterval.MONTH,
     ) -> DeathStatistics:
         statistics.check_range(from_, to, group_by)
-        code = await _figures_region(info, str(region_code))
         async with info.context.session() as session:
+            code = await _figures_region(info, session, str(region_code))
             f = await statistics.event_figures(session, tally.DEATH, code, from_, to, group_by)
         return DeathStatistics(
             region_code=strawberry.ID(code), requested_region_code=region_code, from_=from_, to=to,
@@ -331,8 +333,8 @@ class StatisticsQuery:
     @strawberry.field(description="首页待办: pending dispatch tasks, unclaimed deaths and open check items of a "
                                   "region and its subtree.")
     async def work_counters(self, info: Info, region_code: RegionArgument) -> WorkCounters:
-        code = await _figures_region(info, str(region_code))
         async with info.context.session() as session:
+            code = await _figures_region(info, session, str(region_code))
             w = await statistics.work_figures(session, code)
         return WorkCounters(
             region_code=strawberry.ID(code), requested_region_code=region_code, as_of=w.read_at,

@@ -39,6 +39,7 @@ from subgraphs.population.codes import ETHNICITIES, RelationToHead
 from subgraphs.population.domain import tally
 from subgraphs.population.domain.changes import person_written, snapshot
 from subgraphs.population.domain.inputs import text as _text
+from subgraphs.population.domain.marital import MARRYING, STATUS_AFTER, derive_marital_status, ordered
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -68,10 +69,8 @@ class MarriageKind(Enum):
     WIDOWED = strawberry.enum_value("WIDOWED", description="丧偶: the spouse died.")
 
 
-MARRYING = frozenset({MarriageKind.FIRST_MARRIAGE.name, MarriageKind.REMARRIAGE.name, MarriageKind.REUNION.name})
 ENDING = frozenset({MarriageKind.DIVORCE.name, MarriageKind.WIDOWED.name})
 KIND_LABELS = {"FIRST_MARRIAGE": "初婚", "REMARRIAGE": "再婚", "REUNION": "复婚", "DIVORCE": "离婚", "WIDOWED": "丧偶"}
-STATUS_AFTER = {"DIVORCE": "DIVORCED", "WIDOWED": "WIDOWED"}  # any marrying kind: MARRIED
 
 
 @strawberry.enum(description="血缘关系: how a child is related to the parent of the record.")
@@ -204,20 +203,6 @@ class MarriageData:
 
 def spouse_of(event: models.MarriageEvent) -> SpouseData:
     return SpouseData(**{name: getattr(event, f"spouse_{name}") for name in SPOUSE_FIELDS})
-
-
-def ordered(events: Iterable[models.MarriageEvent]) -> list[models.MarriageEvent]:
-    """A history in the order it happened: by date, then in the order it was recorded (a divorce and a
-    remarriage on the same day are entered in that order)."""
-    return sorted(events, key=lambda e: (e.event_date, e.created_at, e.id))
-
-
-def derive_marital_status(events: Iterable[models.MarriageEvent]) -> str:
-    """婚姻状况 from the history (DQ-06): the latest event that is not deleted decides; no event, 未婚."""
-    history = ordered(e for e in events if not e.deleted)
-    if not history:
-        return "UNMARRIED"
-    return STATUS_AFTER.get(history[-1].kind, "MARRIED")
 
 
 def current_marriage(events: Iterable[models.MarriageEvent]) -> models.MarriageEvent | None:

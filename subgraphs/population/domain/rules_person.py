@@ -29,6 +29,7 @@ from subgraphs.population.codes import (
     PersonType,
     Sex,
 )
+from subgraphs.population.domain.marital import derive_marital_status
 from subgraphs.population.domain.rules_core import Category, Dimension, PersonContext, PersonRule
 
 EARLIEST_DATE = date(1900, 1, 1)
@@ -161,34 +162,12 @@ def check_identity_code(person: models.Person, ctx: PersonContext) -> str | None
 _STATUS_VALUES = _values(MaritalStatus)
 
 
-def marital_status_of_event(kind: str) -> str | None:
-    """The marital status an event of marriage history leaves the person in (None: an event kind this
-    module does not know, on which the rule stays silent rather than guess)."""
-    k = kind.upper()
-    if k in _STATUS_VALUES:
-        return k
-    if "DIVORC" in k:
-        return MaritalStatus.DIVORCED.value
-    if "WIDOW" in k or "BEREAV" in k or "SPOUSE_DEATH" in k or "SPOUSE_DIED" in k:
-        return MaritalStatus.WIDOWED.value
-    if "MARRI" in k or "REUNI" in k:  # FIRST_MARRIAGE, REMARRIAGE, REMARRIAGE_SAME_SPOUSE, REUNION ...
-        return MaritalStatus.MARRIED.value
-    return None
-
-
-def expected_marital_status(marriages: Sequence[models.MarriageEvent]) -> str | None:
-    """婚姻状况 derived from the history (its last event; none: unmarried)."""
-    if not marriages:
-        return MaritalStatus.UNMARRIED.value
-    return marital_status_of_event(marriages[-1].kind)
-
-
 _MARITAL_LABELS = {"UNMARRIED": "未婚", "MARRIED": "已婚", "DIVORCED": "离异", "WIDOWED": "丧偶"}
 
 
 def check_marital_status(person: models.Person, ctx: PersonContext) -> str | None:
-    expected = expected_marital_status(ctx.marriages)
-    if expected is None or person.marital_status not in _STATUS_VALUES or person.marital_status == expected:
+    expected = derive_marital_status(ctx.marriages)
+    if person.marital_status not in _STATUS_VALUES or person.marital_status == expected:
         return None
     history = f"婚姻历史最后一条为 {ctx.marriages[-1].event_date.isoformat()}" if ctx.marriages else "无婚姻历史"
     return (f"婚姻状况为{_MARITAL_LABELS[person.marital_status]}，{history}，"

@@ -40,6 +40,7 @@ from subgraphs.common.outbox import utcnow
 from subgraphs.common.regions import in_subtree, subtree_prefix
 from subgraphs.common.validators import InvalidIdNumber, convert_15_to_18
 from subgraphs.population import models
+from subgraphs.population.domain.marital import FIRST_MARRIAGE, MARRYING, ordered
 from subgraphs.population.domain.statistics import CHINA, MAX_RANGE_YEARS
 
 SCOPE_PREFIX = "population:share:"
@@ -47,8 +48,6 @@ SCOPE_PREFIX = "population:share:"
 AUDITOR_ROLES = frozenset({"SYSTEM_ADMIN", "SECURITY_AUDITOR", "PROVINCE_ADMIN"})
 MAX_DEATH_DAYS = 366  # a death query by region and dates covers at most a year
 # Marriage kinds (domain/family.py MarriageKind) that begin a marriage; the others end one.
-FIRST_MARRIAGE = "FIRST_MARRIAGE"
-MARRYING = frozenset({FIRST_MARRIAGE, "REMARRIAGE", "REUNION"})
 
 
 @strawberry.enum(description="共享数据集: the datasets of the population data-sharing platform.")
@@ -219,11 +218,6 @@ async def basic(session: AsyncSession, number: str, wanted_name: str | None, reg
     return Shared([person], [person.uid])
 
 
-def ordered(events: Iterable[models.MarriageEvent]) -> list[models.MarriageEvent]:
-    """As domain/family.py orders a marriage history: by date, then in the order recorded."""
-    return sorted((e for e in events if not e.deleted), key=lambda e: (e.event_date, e.created_at, e.id))
-
-
 @dataclass(frozen=True)
 class MarriageSummary:
     person: models.Person
@@ -237,7 +231,7 @@ def summarise_marriage(person: models.Person, events: Iterable[models.MarriageEv
     """初婚日期: the first marriage's date (the earliest marrying event when no FIRST_MARRIAGE is recorded);
     婚变日期: the date of the latest event after it (divorce, widowhood, remarriage, reunion), None when
     there is none; 配偶信息: the spouse of the current marriage, None when not married."""
-    history = ordered(events)
+    history = ordered(e for e in events if not e.deleted)
     marrying = [e for e in history if e.kind in MARRYING]
     first = next((e for e in marrying if e.kind == FIRST_MARRIAGE), marrying[0] if marrying else None)
     later = [e for e in history if first is not None and (e.event_date, e.created_at, e.id) >

@@ -412,20 +412,11 @@ def start(url: str, base_port: int) -> list[subprocess.Popen[bytes]]:
             processes.append(process)
             _wait_healthy(f"http://{host}:{port}/health", process, log)
     except BaseException:
-        stop(processes)
+        from subgraphs.launch import stop_stack
+
+        stop_stack(processes)
         raise
     return processes
-
-
-def stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 # --- measurements -------------------------------------------------------------------------------------------
@@ -650,7 +641,9 @@ def measure(url: str, persons: int, base_port: int, warmup: int, count: int, dis
             asyncio.run(sql_phase(sql_todo))
             results.append(measure_dispatch(client, router_url, url, picked, mutations, dispatches))
     finally:
-        stop(processes)
+        from subgraphs.launch import stop_stack
+
+        stop_stack(processes)
     return results
 
 

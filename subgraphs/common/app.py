@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from db.engine import make_engine, make_sessionmaker
-from subgraphs.common.bus import EventBus, InProcessBus, RedisStreamBus
+from subgraphs.common.bus import EventBus, Handler, InProcessBus, RedisStreamBus
 from subgraphs.common.caller import Caller, CallerRejected, CallerVerifier
 from subgraphs.common.context import REQUEST_ID_HEADER, SubgraphContext
 from subgraphs.common.outbox import OutboxEventMixin, OutboxRelay
@@ -46,6 +46,10 @@ class SubgraphDefinition:
     is_seeded: Callable[[AsyncSession], Awaitable[bool]]
     # HTTP endpoints besides /graphql and /health (identity's authorization server), served next to them.
     extra_routes: Callable[[Runtime], Sequence[BaseRoute]] | None = None
+    # The domain events this subgraph consumes: (consumer group, topic pattern, handler) for the runtime,
+    # subscribed on the bus when the runtime is made (licences generating the licence of an approved
+    # application, for instance).
+    consumers: Callable[[Runtime], Sequence[tuple[str, str, Handler]]] | None = None
 
 
 class Runtime:
@@ -62,6 +66,9 @@ class Runtime:
         # Settings the running mode gives this subgraph over its environment (the embedded launcher's
         # public URLs, for instance), read as environment variables are.
         self.settings: dict[str, str] = {}
+        if definition.consumers is not None:
+            for group, pattern, handler in definition.consumers(self):
+                bus.subscribe(group, pattern, handler)
 
     def context(self, headers: dict[str, str] | None = None, caller: Caller | None = None) -> SubgraphContext[Any]:
         headers = headers or {}

@@ -42,7 +42,7 @@ class LicencesByHolder(DataLoader[str, list[Licence]]):
             ).all()
         held: dict[str, list[Licence]] = defaultdict(list)
         for row in rows:
-            held[row.holder_uid].append(row)
+            held[row.holder_uid or ""].append(row)
         return [held.get(uid, []) for uid in uids]
 
 

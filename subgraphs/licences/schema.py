@@ -1,46 +1,20 @@
-"""licences' root fields and federation schema."""
+"""licences' federation schema: the root fields of every area (graphql/) merged into one Query and one
+Mutation."""
 
 from __future__ import annotations
 
 import strawberry
-from sqlalchemy import select
+from strawberry.tools import merge_types
 
-from subgraphs.common.paging import Connection, PageRequest, keyset_page
 from subgraphs.common.schema import schema_extensions
-from subgraphs.licences import models
-from subgraphs.licences.types import Info, Licence, Organization, Person
+from subgraphs.licences.graphql import ingestion, licences, presentation, standards, statistics
+from subgraphs.licences.types import Licence, Organization, Person
 
+_AREAS = (licences, standards, ingestion, presentation, statistics)
 
-@strawberry.type
-class Query:
-    @strawberry.field(description="One licence by id.")
-    async def licence(self, info: Info, id: strawberry.ID) -> Licence | None:
-        row = await info.context.loaders.licence.load(str(id))
-        return Licence.from_row(row) if row else None
+Query = merge_types("Query", tuple(q for area in _AREAS for q in area.queries))
+_mutations = tuple(m for area in _AREAS for m in area.mutations)
+Mutation = merge_types("Mutation", _mutations) if _mutations else None
 
-    @strawberry.field(description="One licence by its 证照编号.")
-    async def licence_by_number(self, info: Info, number: str) -> Licence | None:
-        async with info.context.session() as session:
-            row = await session.scalar(select(models.Licence).where(models.Licence.number == number.strip()))
-        return Licence.from_row(row) if row else None
-
-    @strawberry.field(description="Licences in id order, optionally only those one person holds.")
-    async def licences(
-        self, info: Info, holder_uid: strawberry.ID | None = None, first: int = 20, after: str | None = None
-    ) -> Connection[Licence]:
-        stmt = select(models.Licence)
-        if holder_uid is not None:
-            stmt = stmt.where(models.Licence.holder_uid == str(holder_uid))
-        async with info.context.session() as session:
-            return await keyset_page(
-                session,
-                stmt,
-                order_by=[models.Licence.id.expression],
-                sort_key=lambda row: [row.id],
-                to_node=Licence.from_row,
-                page=PageRequest(first=first, after=after),
-            )
-
-
-schema = strawberry.federation.Schema(query=Query, types=[Licence, Person, Organization],
+schema = strawberry.federation.Schema(query=Query, mutation=Mutation, types=[Licence, Person, Organization],
                                            extensions=schema_extensions())

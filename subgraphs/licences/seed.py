@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.seed.chunks import chunked
 from db.seed.world import WORLD_DATE, OrganizationRecord, licence_holders, organizations, person
 from subgraphs.common.app import SeedOptions
+from subgraphs.licences.codes import LicenceTypeCode
 from subgraphs.licences.models import Licence
-from subgraphs.licences.types import LicenceTypeCode
 
 CHUNK = 5000
 JIANGSU = "32"
@@ -100,6 +100,8 @@ def nurse_certificates(seed: int, person_count: int) -> Iterator[dict[str, Any]]
             "id": f"lic-np-{number}",
             "number": number,
             "type_code": LicenceTypeCode.NURSE_PRACTICE.value,
+            "business_key": number,
+            "holder_kind": "PERSON",
             "holder_uid": holder.uid,
             "holder_name": holder.name,
             "holder_sex": holder.sex,
@@ -114,5 +116,9 @@ def nurse_certificates(seed: int, person_count: int) -> Iterator[dict[str, Any]]
             "practice_institution_name": hospital.name,
             "practice_category": PRACTICE_CATEGORY,
             "registered_at": registered,
+            "collection_source": "江苏省护士电子化注册系统",
+            "collected_at": created,
+            "ingested_at": created,
+            "fields": {},
             "created_at": created,
         }

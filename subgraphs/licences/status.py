@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import Enum
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import strawberry
@@ -19,16 +20,25 @@ CHINA = ZoneInfo("Asia/Shanghai")
 class LicenceStatus(Enum):
     VALID = strawberry.enum_value("VALID", description="有效 / 正常: not revoked, within its validity.")
     EXPIRED = strawberry.enum_value("EXPIRED", description="过期: the validity period has ended.")
-    INVALID = strawberry.enum_value("INVALID", description="无效: revoked (废除 / 注销), whatever its dates.")
+    INVALID = strawberry.enum_value(
+        "INVALID", description="无效: revoked (废除 / 注销) or invalidated (validFlag 0), whatever its dates.")
 
 
 def today_in_china(now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(CHINA).date()
 
 
-def licence_status(valid_until: date, revoked_at: date | None, today: date) -> LicenceStatus:
-    if revoked_at is not None:
+class HasStatusColumns(Protocol):
+    valid_flag: bool
+    revoked_at: date | None
+    valid_until: date | None
+
+
+def licence_status(licence: HasStatusColumns, today: date) -> LicenceStatus:
+    """INVALID (validFlag 0 or revoked) before EXPIRED (validity ended) before VALID; a licence without an
+    end date (types 4, 6 and 9 carry none) never expires."""
+    if not licence.valid_flag or licence.revoked_at is not None:
         return LicenceStatus.INVALID
-    if valid_until < today:
+    if licence.valid_until is not None and licence.valid_until < today:
         return LicenceStatus.EXPIRED
     return LicenceStatus.VALID

@@ -13,18 +13,11 @@ from strawberry.federation.types import FieldSet
 from subgraphs.common.context import SubgraphContext
 from subgraphs.common.masking import mask_id_number
 from subgraphs.licences import models
+from subgraphs.licences.codes import LicenceTypeCode, type_info
 from subgraphs.licences.loaders import Loaders
 from subgraphs.licences.status import LicenceStatus, licence_status, today_in_china
 
 Info = strawberry.Info[SubgraphContext[Loaders], Any]
-
-
-@strawberry.enum(description="证照类型: the licence types served so far (of the tender's 11).")
-class LicenceTypeCode(Enum):
-    NURSE_PRACTICE = strawberry.enum_value("NURSE_PRACTICE", description="护士执业证书 (type 3).")
-
-
-LICENCE_TYPE_NAMES: dict[LicenceTypeCode, str] = {LicenceTypeCode.NURSE_PRACTICE: "护士执业证书"}
 
 
 @strawberry.enum
@@ -47,11 +40,12 @@ class Licence:
     number: str = strawberry.field(description="证照编号.")
     type: LicenceTypeCode = strawberry.field(description="证照类型.")
     holder_name: str = strawberry.field(description="持证人姓名 (护士姓名), as printed on the certificate.")
-    holder_sex: Sex = strawberry.field(description="性别, as printed on the certificate.")
+    holder_sex: Sex | None = strawberry.field(description="性别, as printed on the certificate.")
     issuer_name: str = strawberry.field(description="发证机关名称, as printed on the certificate.")
     issued_at: date = strawberry.field(description="核发日期.")
-    valid_from: date = strawberry.field(description="证照有效期限: first day.")
-    valid_until: date = strawberry.field(description="证照有效期限: last day.")
+    valid_from: date | None = strawberry.field(description="证照有效期限: first day (null: the type has none).")
+    valid_until: date | None = strawberry.field(
+        description="证照有效期限: last day (null: the licence never expires).")
     revoked_at: date | None = strawberry.field(description="废除日期: when the licence was revoked.")
     practice_institution_name: str | None = strawberry.field(
         description="执业地点（医疗机构名称）, for practising certificates."
@@ -66,7 +60,8 @@ class Licence:
     def from_row(cls, row: models.Licence) -> Self:
         return cls(
             id=strawberry.ID(row.id), number=row.number, type=LicenceTypeCode(row.type_code),
-            holder_name=row.holder_name, holder_sex=Sex(row.holder_sex), issuer_name=row.issuer_name,
+            holder_name=row.holder_name, holder_sex=Sex(row.holder_sex) if row.holder_sex else None,
+            issuer_name=row.issuer_name,
             issued_at=row.issued_at, valid_from=row.valid_from, valid_until=row.valid_until,
             revoked_at=row.revoked_at, practice_institution_name=row.practice_institution_name,
             practice_category=row.practice_category, registered_at=row.registered_at, row=row,
@@ -79,19 +74,21 @@ class Licence:
 
     @strawberry.field(description="证照名称, e.g. 护士执业证书.")
     def type_name(self) -> str:
-        return LICENCE_TYPE_NAMES[self.type]
+        return type_info(self.type).name
 
     @strawberry.field(description="持证人身份证号, masked (first 6 and last 4 characters shown).")
-    def holder_id_number(self) -> str:
+    def holder_id_number(self) -> str | None:
         return mask_id_number(self.row.holder_id_number)
 
     @strawberry.field(description="持证人: the person holding the licence.")
-    def holder(self) -> Person:
-        return Person(uid=strawberry.ID(self.row.holder_uid))
+    def holder(self) -> Person | None:
+        uid = self.row.holder_uid
+        return Person(uid=strawberry.ID(uid)) if uid else None
 
     @strawberry.field(description="发证机关: the issuing health administration.")
-    def issuer(self) -> Organization:
-        return Organization(id=strawberry.ID(self.row.issuer_org_id))
+    def issuer(self) -> Organization | None:
+        org_id = self.row.issuer_org_id
+        return Organization(id=strawberry.ID(org_id)) if org_id else None
 
     @strawberry.field(description="执业地点: the medical institution of a practising certificate.")
     def practice_institution(self) -> Organization | None:
@@ -100,7 +97,7 @@ class Licence:
 
     @strawberry.field(description="证照状态 today (Beijing time): revoked before expired before valid.")
     def status(self) -> LicenceStatus:
-        return licence_status(self.row.valid_until, self.row.revoked_at, today_in_china())
+        return licence_status(self.row, today_in_china())
 
 
 @strawberry.federation.type(keys=["uid"], description="人口个案 (owned by population), with its licences.")

@@ -114,3 +114,39 @@ async def test_models_match_migrations_on_postgresql() -> None:
         await _assert_no_drift(url)
     finally:
         await drop_pg_database(url)
+
+
+async def _licences_0001_rows_survive(url: str) -> None:
+    """A nurse certificate stored under the first licence table keeps its data through licences_0002,
+    which makes every type's columns required: its number becomes its business key."""
+    engine = make_engine("licences", url)
+    try:
+        await upgrade(engine, "licences", "licences_0001")
+        async with engine.begin() as connection:
+            await connection.execute(text(
+                "INSERT INTO licence (id, number, type_code, holder_uid, holder_name, holder_sex, holder_id_number,"
+                " issuer_org_id, issuer_name, issued_at, valid_from, valid_until, created_at) VALUES ('lic-np-1',"
+                " '202132000001', 'NURSE_PRACTICE', 'u1', '张三', 'FEMALE', '11010519491231002X', 'org-1',"
+                " '南京市卫生健康委员会', '2021-01-01', '2021-01-01', '2025-12-31', '2026-01-01 00:00:00+00:00')"))
+        await upgrade(engine, "licences")
+        async with engine.connect() as connection:
+            row = (await connection.execute(text(
+                "SELECT business_key, holder_kind, valid_flag, collection_source, number FROM licence"))).one()
+        assert tuple(row) == ("202132000001", "PERSON", True, "", "202132000001")
+    finally:
+        await engine.dispose()
+
+
+async def test_licences_0002_keeps_first_rows_on_sqlite(tmp_path: Path) -> None:
+    await _licences_0001_rows_survive(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+
+
+@pytest.mark.postgres
+async def test_licences_0002_keeps_first_rows_on_postgresql() -> None:
+    from support import create_pg_database, drop_pg_database
+
+    url = await create_pg_database("jshealth_migrate")
+    try:
+        await _licences_0001_rows_survive(url)
+    finally:
+        await drop_pg_database(url)

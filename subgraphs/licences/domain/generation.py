@@ -1,0 +1,94 @@
+"""Generation of the electronic licence (证照生成, 5.1.3.3.2): the face matched to its type's template
+(底板), rendered for 在线预览 and 下载, digested and signed.
+
+The provincial government e-licence interface (政务电子证照接口) that applies the official seal is not
+reachable from here; the library signs the face digest with its own key instead (domain/signing.py), which is
+what presentation and verification check. Generation is idempotent: regenerating an unchanged face changes
+nothing; a changed face (a later record with the same primary key) makes a new generation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from subgraphs.licences import models
+from subgraphs.licences.codes import type_info
+from subgraphs.licences.domain.face import canonical, face_of
+from subgraphs.licences.domain.signing import SigningKey, signing_key
+
+# Labels of the envelope on the rendered face; type fields show their data-element names when the caller
+# passes them, else their codes.
+ENVELOPE_LABELS = {
+    "number": "证照编号", "holderName": "持证人", "holderSex": "性别", "holderIdType": "证件类型",
+    "holderIdNumber": "证件号码", "holderCreditCode": "统一社会信用代码", "issuerName": "发证机关",
+    "issuedAt": "核发日期", "validFrom": "有效期自", "validUntil": "有效期至",
+    "practiceInstitutionName": "执业地点", "practiceCategory": "执业类别", "registeredAt": "注册日期",
+}
+_HIDDEN_ON_FACE = frozenset({"type", "typeName", "photo", "qrCode"})
+
+
+def face_digest(face: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(face)).hexdigest()
+
+
+def render_preview(face: dict[str, Any], labels: dict[str, str] | None = None) -> str:
+    """The face as an SVG page: the type's name as the title, then one line per printed field."""
+    labels = {**ENVELOPE_LABELS, **(labels or {})}
+    lines = [(labels.get(k, k), v) for k, v in face.items() if k not in _HIDDEN_ON_FACE]
+    height = 120 + 28 * len(lines)
+    rows = "".join(
+        f'<text x="40" y="{110 + 28 * i}" font-size="16">{html.escape(str(label))}：'
+        f'{html.escape(", ".join(map(str, value)) if isinstance(value, list) else str(value))}</text>'
+        for i, (label, value) in enumerate(lines)
+    )
+    title = html.escape(face["typeName"])
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="640" height="{height}" viewBox="0 0 640 {height}">'
+        f'<rect x="8" y="8" width="624" height="{height - 16}" fill="#fffdf5" stroke="#b22" stroke-width="4"/>'
+        f'<text x="320" y="60" font-size="28" text-anchor="middle" fill="#b22">{title}</text>{rows}</svg>'
+    )
+
+
+def signed_message(licence_id: str, digest: str) -> bytes:
+    return f"licence:{licence_id}:{digest}".encode()
+
+
+async def generate(session: AsyncSession, licence: models.Licence, *, mode: str,
+                   labels: dict[str, str] | None = None, key: SigningKey | None = None,
+                   now: datetime | None = None) -> tuple[models.ElectronicLicence, bool]:
+    """The licence's electronic licence, generated or regenerated; True when this call changed it."""
+    now = now or datetime.now(UTC)
+    face = face_of(licence)
+    digest = face_digest(face)
+    existing = await session.scalar(
+        select(models.ElectronicLicence).where(models.ElectronicLicence.licence_id == licence.id))
+    if existing is not None and existing.face_digest == digest:
+        return existing, False
+    key = key or await signing_key(session)
+    signature = key.sign(signed_message(licence.id, digest))
+    preview = render_preview(face, labels)
+    if existing is None:
+        existing = models.ElectronicLicence(
+            id=f"el-{uuid.uuid4().hex[:20]}", licence_id=licence.id,
+            template_id=type_info(licence.type_code).template_id,
+            generation_mode=mode, preview=preview, face_digest=digest, signature=signature, key_id=key.key_id,
+            generated_at=now, generation=1)
+        session.add(existing)
+    else:
+        existing.preview, existing.face_digest, existing.signature = preview, digest, signature
+        existing.key_id, existing.generated_at, existing.generation = key.key_id, now, existing.generation + 1
+        existing.generation_mode = mode
+    return existing, True
+
+
+def face_is_authentic(licence: models.Licence, electronic: models.ElectronicLicence, key: SigningKey) -> bool:
+    """Whether the stored face still matches its digest and the digest its signature."""
+    digest = face_digest(face_of(licence))
+    return digest == electronic.face_digest and key.verify(signed_message(licence.id, digest), electronic.signature)

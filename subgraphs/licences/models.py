@@ -231,6 +231,9 @@ class Licence(Base):
     holder_sex: Mapped[str | None] = mapped_column(String(8), default=None)
     holder_id_type: Mapped[str | None] = mapped_column(String(16), default=None)  # 证件类型, type 11
     holder_id_number: Mapped[str | None] = mapped_column(String(18), default=None)
+    # Keyed digest of the holder's ID number (subgraphs/common/pseudonym.py): how population's person events
+    # find the licences of a person whose uid was not known when the licence arrived.
+    holder_id_digest: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     holder_credit_code: Mapped[str | None] = mapped_column(String(18), default=None)  # organisations
     issuer_org_id: Mapped[str | None] = mapped_column(String(64), default=None)
     issuer_name: Mapped[str] = mapped_column(String(100))
@@ -293,6 +296,16 @@ class LicenceOperationLog(Base):
     operator: Mapped[str] = mapped_column(String(64))
     operated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # reason, before/after, batch
+
+
+class HolderLink(Base):
+    """Which person (uid) an ID number belongs to, as population's person events announce it (by keyed
+    digest, never the number itself): ingestion resolves a licence's holder from it."""
+
+    __tablename__ = "holder_link"
+    id_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    uid: Mapped[str] = mapped_column(String(40), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SigningKey(Base):

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.common.caller import Caller
 from subgraphs.common.outbox import emit, utcnow
+from subgraphs.common.pseudonym import id_number_digest
 from subgraphs.population import models
 from subgraphs.population.domain import checks, tally
 
@@ -89,5 +90,7 @@ async def person_written(
     await checks.recheck(session, row, actor=actor)
     emit(session, models.OutboxEvent, f"population.person.{action.lower()}",
          {"uid": row.uid, "managementRegion": row.management_region_code, "status": row.status,
-          "fields": sorted(changes)})
+          "fields": sorted(changes),
+          # Other domains match their records of the person by this digest (licences' holders), never the number.
+          "idNumberDigest": id_number_digest(row.id_number) if row.id_number else None})
     return changes

@@ -136,6 +136,15 @@ def upgrade() -> None:
     sa.Column('calls', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('client_id', 'day')
     )
+    op.create_table('holder_link',
+    sa.Column('id_digest', sa.String(length=64), nullable=False),
+    sa.Column('uid', sa.String(length=40), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id_digest')
+    )
+    with op.batch_alter_table('holder_link', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_holder_link_uid'), ['uid'], unique=False)
+
     op.create_table('signing_key',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('private_pem', sa.Text(), nullable=False),
@@ -291,6 +300,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('holder_org_id', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('holder_id_type', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('holder_credit_code', sa.String(length=18), nullable=True))
+        batch_op.add_column(sa.Column('holder_id_digest', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('source_status', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('valid_flag', sa.Boolean(), server_default=sa.true(), nullable=False))
         batch_op.add_column(sa.Column('revoked_reason', sa.String(length=200), nullable=True))
@@ -328,6 +338,7 @@ def upgrade() -> None:
         for column in ('valid_from', 'valid_until'):
             batch_op.alter_column(column, existing_type=sa.DATE(), nullable=True)
         batch_op.create_index('ix_licence_employer', ['employer_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_licence_holder_id_digest'), ['holder_id_digest'], unique=False)
         batch_op.create_index('ix_licence_holder_id_number', ['holder_id_number', 'type_code'], unique=False)
         batch_op.create_index('ix_licence_holder_org', ['holder_org_id', 'type_code'], unique=False)
         batch_op.create_index('ix_licence_type_ingested', ['type_code', 'ingested_at', 'id'], unique=False)
@@ -349,6 +360,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_licence_holder_org')
         batch_op.drop_index('ix_licence_holder_id_number')
         batch_op.drop_index('ix_licence_employer')
+        batch_op.drop_index(batch_op.f('ix_licence_holder_id_digest'))
         for column in ('valid_until', 'valid_from'):
             batch_op.alter_column(column, existing_type=sa.DATE(), nullable=False)
         for column in ('issuer_org_id', 'holder_id_number', 'holder_sex', 'holder_uid'):
@@ -360,7 +372,7 @@ def downgrade() -> None:
         batch_op.create_unique_constraint('licence_number_key', ['number'])
         for column in ('version', 'ingested_at', 'collected_at', 'collection_source', 'source_application_id',
                        'batch_id', 'standard_version_id', 'fields', 'employer_org_id', 'revoked_reason',
-                       'valid_flag', 'source_status', 'holder_credit_code', 'holder_id_type', 'holder_org_id',
+                       'valid_flag', 'source_status', 'holder_id_digest', 'holder_credit_code', 'holder_id_type', 'holder_org_id',
                        'holder_kind', 'business_key'):
             batch_op.drop_column(column)
 
@@ -393,6 +405,10 @@ def downgrade() -> None:
 
     op.drop_table('upload_permission')
     op.drop_table('signing_key')
+    with op.batch_alter_table('holder_link', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_holder_link_uid'))
+
+    op.drop_table('holder_link')
     op.drop_table('presentation_usage')
     with op.batch_alter_table('presentation_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_presentation_token_licence_id'))

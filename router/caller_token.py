@@ -36,7 +36,7 @@ from router.auth import Claims
 ISSUER = "urn:jshealth:router"
 AUDIENCE_PREFIX = "urn:jshealth:subgraph:"
 TOKEN_TYPE = "caller+jwt"
-COPIED_CLAIMS = ("org", "region", "roles", "data_scope", "name")
+COPIED_CLAIMS = ("org", "region", "roles", "data_scope", "name", "person")
 JSON = dict[str, Any]
 
 # The verified claims of the request being served (None: anonymous). Set by the HTTP layer.

@@ -34,6 +34,8 @@ class Caller:
     region_code: str | None = None
     roles: tuple[str, ...] = ()
     data_scope: str | None = None
+    # The population person (uid) behind a citizen's account, if the account is linked to one.
+    person_uid: str | None = None
 
     @property
     def user_id(self) -> str | None:
@@ -57,6 +59,7 @@ class Caller:
             region_code=raw.get("region") if isinstance(raw.get("region"), str) else None,
             roles=tuple(r for r in roles if isinstance(r, str)) if isinstance(roles, list) else (),
             data_scope=scope if scope in DATA_SCOPES else None,
+            person_uid=raw.get("person") if isinstance(raw.get("person"), str) else None,
         )
 
 

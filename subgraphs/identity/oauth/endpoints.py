@@ -465,7 +465,7 @@ class Endpoints:
                 return {"active": False}
             body: dict[str, Any] = {"active": True, "token_type": "Bearer", **{k: claims[k] for k in (
                 "scope", "client_id", "sub", "exp", "iat", "iss", "aud", "jti", "org", "region", "roles",
-                "data_scope", "sid") if k in claims}}
+                "data_scope", "person", "sid") if k in claims}}
             if "sid" in claims:
                 user = await db.get(models.User, claims.get("sub", ""))
                 if user is not None:

@@ -74,6 +74,9 @@ async def user_claims(session: AsyncSession, user: models.User) -> dict[str, Any
         "region": org.region_code if org is not None else None,
         "roles": await roles_of(session, user.id),
         "data_scope": await effective_data_scope(session, user.id),
+        # The population person the account belongs to: how a domain recognises "my own" records
+        # (a holder's licences, an applicant's applications) without a lookup.
+        **({"person": user.person_uid} if user.person_uid else {}),
     }
 
 

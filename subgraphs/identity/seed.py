@@ -222,6 +222,8 @@ ROLES: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
     ("MEDICAL_STAFF", "医务人员", "BUSINESS", "医疗卫生机构业务人员", ("data:own-dept", *_BUSINESS)),
     ("POPULATION_OFFICER", "人口业务人员", "BUSINESS", "人口个案管理：可在审计下查看明文个人信息",
      ("data:own-org", *_BUSINESS)),
+    ("LICENCE_OFFICER", "证照管理员", "BUSINESS", "卫生健康电子证照库：标准、归集质控、证照管理、亮证与统计",
+     ("data:all", *_BUSINESS)),
 )
 
 

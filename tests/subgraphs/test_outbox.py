@@ -127,3 +127,56 @@ async def test_redis_streams_deliver_once_per_group(redis_url: str) -> None:
         client = redis.from_url(redis_url)
         await client.delete(stream)
         await client.aclose()
+
+
+async def test_in_process_bus_delivers_again_after_a_handler_failure() -> None:
+    bus = InProcessBus()
+    bus.RETRY_DELAYS = (0.01, 0.01)
+    attempts: list[str] = []
+
+    async def flaky(event: Event) -> None:
+        attempts.append(event.id)
+        if len(attempts) == 1:
+            raise RuntimeError("database is locked")
+
+    bus.subscribe("licences", "application.*", flaky)
+    await bus.publish(Event(id="e1", topic="application.approved", source="services", payload={}))
+    await bus.drain()
+    assert attempts == ["e1", "e1"]
+
+
+@pytest.mark.redis
+async def test_redis_streams_redeliver_what_a_handler_failed_on(redis_url: str) -> None:
+    import uuid
+
+    import redis.asyncio as redis
+
+    stream = f"jshealth:test:{uuid.uuid4().hex}"
+    publisher = RedisStreamBus(redis_url, consumer="publisher", stream=stream)
+    replica = RedisStreamBus(redis_url, consumer="replica", stream=stream, reclaim_idle_seconds=0.2)
+    attempts: list[str] = []
+    done = asyncio.Event()
+
+    async def flaky(event: Event) -> None:
+        attempts.append(event.id)
+        if len(attempts) == 1:
+            raise RuntimeError("database is locked")
+        done.set()
+
+    replica.subscribe("licences", "application.*", flaky)
+    await replica.start()
+    try:
+        await publisher.publish(Event(id="e1", topic="application.approved", source="services", payload={}))
+        await asyncio.wait_for(done.wait(), timeout=10)
+        assert attempts == ["e1", "e1"]
+        await asyncio.sleep(0.1)
+    finally:
+        for bus in (publisher, replica):
+            await bus.close()
+    client = redis.from_url(redis_url)
+    try:
+        pending = await client.xpending(stream, "licences")
+        assert pending["pending"] == 0  # acknowledged once handled
+    finally:
+        await client.delete(stream)
+        await client.aclose()

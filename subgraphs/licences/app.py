@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from subgraphs.common.app import SubgraphDefinition, create_app
-from subgraphs.licences import models, seed
+from subgraphs.licences import events, models, seed
 from subgraphs.licences.loaders import Loaders
 from subgraphs.licences.schema import schema
 
@@ -17,6 +17,7 @@ definition = SubgraphDefinition(
     make_loaders=Loaders,
     seed=seed.seed,
     is_seeded=seed.is_seeded,
+    consumers=events.consumers,
 )
 
 

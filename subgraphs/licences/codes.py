@@ -130,6 +130,7 @@ class QualityDimension(Enum):
     USAGE = "USAGE"  # 使用过程
 
 
+@strawberry.enum(description="亮证结果: what one presentation call came to.")
 class PresentationResult(Enum):
     PRESENTED = "PRESENTED"
     NOT_FOUND = "NOT_FOUND"
@@ -138,6 +139,7 @@ class PresentationResult(Enum):
     LIMITED = "LIMITED"  # daily or yearly limit reached, or the client is blocked
 
 
+@strawberry.enum(description="核验结果: what one verification came to.")
 class VerificationOutcome(Enum):
     AUTHENTIC_VALID = "AUTHENTIC_VALID"
     AUTHENTIC_EXPIRED = "AUTHENTIC_EXPIRED"

@@ -346,6 +346,10 @@ class PresentationUsage(Base):
     client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     calls: Mapped[int] = mapped_column(Integer, default=0)
+    # Calls a manager lifted (解除当日限制 / 解除总限制): they stay in `calls` for the statistics but no longer
+    # count against the daily limit (daily_lifted) or the yearly limit (yearly_lifted, summed over the year).
+    daily_lifted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    yearly_lifted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class PresentationRecord(Base):

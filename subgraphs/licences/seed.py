@@ -1,17 +1,20 @@
-"""Seeds licences from the synthetic Jiangsu world (db/seed): one nurse practising certificate
-(护士执业证书) per person the world marks as a licence holder.
+"""Seeds licences from the synthetic Jiangsu world (db/seed): all eleven types, each licence with its
+electronic licence (signed face) and its operation log, the holder links, and, when their modules are
+there, the standards (first), the ingestion quality samples and the presentation records (last).
+docs/licences/seed-and-events.md says what the seed holds.
 
+Nurse practising certificates (护士执业证书): one per person the world marks as a licence holder.
 Certificate number (证照编号), 12 digits: the year of first registration (4), the Jiangsu province code
 32 (2), then a sequence number within that year (6), e.g. 202132000123. The tender fixes no format;
 this one keeps numbers unique without a lookup and stable across renewals (延续注册 extends the same
-registration, so the number does not change).
+registration, so the number does not change). The other types are built in seed_types.py.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -20,11 +23,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.seed.chunks import chunked
 from db.seed.world import WORLD_DATE, OrganizationRecord, licence_holders, organizations, person
 from subgraphs.common.app import SeedOptions
-from subgraphs.licences.codes import LicenceTypeCode
+from subgraphs.common.pseudonym import id_number_digest
+from subgraphs.licences import models
+from subgraphs.licences.codes import LicenceOperation, LicenceTypeCode, type_info
+from subgraphs.licences.domain.face import face_of
+from subgraphs.licences.domain.generation import face_digest, render_preview, signed_message
+from subgraphs.licences.domain.signing import SigningKey, signing_key
+from subgraphs.licences.domain.standards import seed_standards
+from subgraphs.licences.ids import seeded_ids
 from subgraphs.licences.models import Licence
+from subgraphs.licences.seed_ingestion import seed_quality_samples
+from subgraphs.licences.seed_presentation import seed_presentation
+from subgraphs.licences.seed_types import (
+    blood_donors,
+    health_certificates,
+    institutions,
+    physicians,
+    rural_doctors,
+    tcm_specialists,
+)
+from subgraphs.licences.seed_world import Places, add_years, collected, face_labels, licence_row, roles
 
-CHUNK = 5000
+__all__ = ["add_years", "is_seeded", "nurse_certificates", "seed", "seeded_licences"]
+
+CHUNK = 2000
 JIANGSU = "32"
+# The seed's "now": the world's date (db/seed/world.py), never the clock, so a seed gives the same rows
+# on every day it runs.
+SEEDED_AT = datetime(WORLD_DATE.year, WORLD_DATE.month, WORLD_DATE.day, tzinfo=UTC)
+STOCK_OPERATOR = "system:stock-import"
 VALIDITY_YEARS = 5  # 护士执业注册有效期为5年 (护士条例 第十条)
 # Nurses who left the profession and let the registration lapse: their last certificate has expired.
 LAPSED_P = 0.12
@@ -42,15 +69,94 @@ async def is_seeded(session: AsyncSession) -> bool:
 
 
 async def seed(session: AsyncSession, options: SeedOptions) -> None:
-    for chunk in chunked(nurse_certificates(options.seed, options.persons), CHUNK):
+    # Standards first: the seeded licences point at the enabled version of their type's standard.
+    await seed_standards(session, SEEDED_AT)
+    versions: dict[str, str | None] = {type_code: version for type_code, version in (await session.execute(
+        select(models.LicenceStandard.type_code, models.LicenceStandard.enabled_version_id))).all()}
+    key = await signing_key(session)
+    links: dict[str, str] = {}
+    for chunk in chunked(seeded_licences(options.seed, options.persons), CHUNK):
+        for row in chunk:
+            row["standard_version_id"] = versions.get(row["type_code"])
+            if row["holder_uid"] and row["holder_id_digest"]:
+                links[row["holder_id_digest"]] = row["holder_uid"]
         await session.execute(insert(Licence), chunk)
+        electronic, log = generated(chunk, key)
+        await session.execute(insert(models.ElectronicLicence), electronic)
+        await session.execute(insert(models.LicenceOperationLog), log)
+    for link_chunk in chunked(sorted(links.items()), CHUNK):
+        await session.execute(insert(models.HolderLink), [
+            {"id_digest": digest, "uid": uid, "updated_at": SEEDED_AT} for digest, uid in link_chunk])
+    # The samples run the real ingestion and presentation paths; their ids come from the seed so that the
+    # same seed gives the same rows.
+    with seeded_ids(options.seed):
+        await seed_quality_samples(session, options.seed, SEEDED_AT)
+        await seed_presentation(session, options.seed, SEEDED_AT)
 
 
-def add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February in a common year
-        return day.replace(year=day.year + years, day=28)
+def seeded_licences(seed: int, person_count: int) -> Iterator[dict[str, Any]]:
+    """Every seeded licence row, type by type."""
+    places = Places(seed)
+    nurses = licence_holders(seed, person_count)
+    yield from nurse_rows(seed, person_count)
+    yield from institutions(seed, places)
+    held = roles(seed, person_count, set(nurses))
+    yield from physicians(seed, held.physician, places)
+    yield from rural_doctors(seed, held.rural, places)
+    yield from tcm_specialists(seed, held.tcm, places)
+    yield from blood_donors(seed, held.donor, places)
+    yield from health_certificates(seed, held.worker, places)
+
+
+def nurse_rows(seed: int, person_count: int) -> Iterator[dict[str, Any]]:
+    """The nurse certificates as stored: nurse_certificates() plus what the library adds on collection
+    (ID digest, source status, collection times), from a stream of their own so the certificates stay as
+    they were."""
+    for certificate in nurse_certificates(seed, person_count):
+        rng = random.Random(f"jshealth-licences:{seed}:np-collected:{certificate['number']}")
+        row = licence_row(LicenceTypeCode.NURSE_PRACTICE, certificate["number"])
+        row.update(certificate)
+        row.update(collected(rng, certificate["issued_at"]))
+        row["holder_id_digest"] = id_number_digest(certificate["holder_id_number"])
+        row["source_status"] = "注销" if certificate["revoked_at"] else "正常"
+        if certificate["revoked_at"]:
+            row["revoked_reason"] = rng.choice(("注销注册（本人申请）", "注销注册（中止执业活动满二年）"))
+        yield row
+
+
+def generated(rows: Iterable[dict[str, Any]], key: SigningKey) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The electronic licences of seeded rows, built as domain/generation.generate builds them (same face,
+    digest and signature) but in bulk, and their operation log: collected, generated, then revoked or
+    invalidated where the row says so."""
+    labels = face_labels()
+    electronic: list[dict[str, Any]] = []
+    log: list[dict[str, Any]] = []
+    for row in rows:
+        licence = Licence(**row)
+        face = face_of(licence)
+        digest = face_digest(face)
+        info = type_info(row["type_code"])
+        at: datetime = row["ingested_at"]
+        electronic_id = f"el-{row['id']}"
+        electronic.append({
+            "id": electronic_id, "licence_id": row["id"], "template_id": info.template_id, "generation_mode": "STOCK",
+            "preview": render_preview(face, labels.get(row["type_code"])), "face_digest": digest,
+            "signature": key.sign(signed_message(row["id"], digest)), "key_id": key.key_id, "generated_at": at,
+            "generation": 1})
+        base = {"licence_id": row["id"], "type_code": row["type_code"]}
+        log.append({**base, "operation": LicenceOperation.COLLECTED.value, "operator": STOCK_OPERATOR,
+                    "operated_at": at, "detail": {"mode": "STOCK", "source": row["collection_source"]}})
+        log.append({**base, "operation": LicenceOperation.GENERATED.value, "operator": STOCK_OPERATOR,
+                    "operated_at": at, "detail": {"electronicLicenceId": electronic_id, "generation": 1,
+                                                  "templateId": info.template_id}})
+        if row["revoked_at"] is not None:
+            revoked = max(datetime.combine(row["revoked_at"], at.timetz()), at + timedelta(minutes=1))
+            log.append({**base, "operation": LicenceOperation.REVOKED.value, "operator": STOCK_OPERATOR,
+                        "operated_at": revoked, "detail": {"reason": row["revoked_reason"]}})
+        if not row["valid_flag"]:
+            log.append({**base, "operation": LicenceOperation.INVALIDATED.value, "operator": STOCK_OPERATOR,
+                        "operated_at": at + timedelta(minutes=1), "detail": {"reason": "录入错误，作废"}})
+    return electronic, log
 
 
 def nurse_certificates(seed: int, person_count: int) -> Iterator[dict[str, Any]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import html
-import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from subgraphs.licences import models
 from subgraphs.licences.codes import type_info
 from subgraphs.licences.domain.face import canonical, face_of
 from subgraphs.licences.domain.signing import SigningKey, signing_key
+from subgraphs.licences.ids import derived_hex
 
 # Labels of the envelope on the rendered face; type fields show their data-element names when the caller
 # passes them, else their codes.
@@ -31,6 +32,8 @@ ENVELOPE_LABELS = {
     "issuedAt": "核发日期", "validFrom": "有效期自", "validUntil": "有效期至",
     "practiceInstitutionName": "执业地点", "practiceCategory": "执业类别", "registeredAt": "注册日期",
 }
+# Licence ids per IN (...) lookup: well under SQLite's and PostgreSQL's bound-parameter limits.
+LOOKUP_CHUNK = 1000
 _HIDDEN_ON_FACE = frozenset({"type", "typeName", "photo", "qrCode"})
 
 
@@ -64,28 +67,46 @@ async def generate(session: AsyncSession, licence: models.Licence, *, mode: str,
                    labels: dict[str, str] | None = None, key: SigningKey | None = None,
                    now: datetime | None = None) -> tuple[models.ElectronicLicence, bool]:
     """The licence's electronic licence, generated or regenerated; True when this call changed it."""
+    [(electronic, changed)] = await generate_many(session, [licence], mode=mode, labels=labels, key=key, now=now)
+    return electronic, changed
+
+
+async def generate_many(session: AsyncSession, licences: Sequence[models.Licence], *, mode: str,
+                        labels: dict[str, str] | None = None, key: SigningKey | None = None,
+                        now: datetime | None = None) -> list[tuple[models.ElectronicLicence, bool]]:
+    """`generate` for many licences with one lookup of their electronic licences (an ingestion batch)."""
     now = now or datetime.now(UTC)
-    face = face_of(licence)
-    digest = face_digest(face)
-    existing = await session.scalar(
-        select(models.ElectronicLicence).where(models.ElectronicLicence.licence_id == licence.id))
-    if existing is not None and existing.face_digest == digest:
-        return existing, False
-    key = key or await signing_key(session)
-    signature = key.sign(signed_message(licence.id, digest))
-    preview = render_preview(face, labels)
-    if existing is None:
-        existing = models.ElectronicLicence(
-            id=f"el-{uuid.uuid4().hex[:20]}", licence_id=licence.id,
-            template_id=type_info(licence.type_code).template_id,
-            generation_mode=mode, preview=preview, face_digest=digest, signature=signature, key_id=key.key_id,
-            generated_at=now, generation=1)
-        session.add(existing)
-    else:
-        existing.preview, existing.face_digest, existing.signature = preview, digest, signature
-        existing.key_id, existing.generated_at, existing.generation = key.key_id, now, existing.generation + 1
-        existing.generation_mode = mode
-    return existing, True
+    found: dict[str, models.ElectronicLicence] = {}
+    ids = [licence.id for licence in licences]
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        rows = await session.scalars(select(models.ElectronicLicence).where(
+            models.ElectronicLicence.licence_id.in_(ids[start:start + LOOKUP_CHUNK])))
+        found.update((row.licence_id, row) for row in rows)
+    out: list[tuple[models.ElectronicLicence, bool]] = []
+    for licence in licences:
+        face = face_of(licence)
+        digest = face_digest(face)
+        existing = found.get(licence.id)
+        if existing is not None and existing.face_digest == digest:
+            out.append((existing, False))
+            continue
+        key = key or await signing_key(session)
+        signature = key.sign(signed_message(licence.id, digest))
+        preview = render_preview(face, labels)
+        if existing is None:
+            existing = models.ElectronicLicence(
+                id=f"el-{derived_hex(licence.id)}", licence_id=licence.id,
+                template_id=type_info(licence.type_code).template_id,
+                generation_mode=mode, preview=preview, face_digest=digest, signature=signature, key_id=key.key_id,
+                generated_at=now, generation=1)
+            session.add(existing)
+            found[licence.id] = existing
+        else:
+            existing.preview, existing.face_digest, existing.signature = preview, digest, signature
+            existing.key_id, existing.generated_at, existing.generation = key.key_id, now, existing.generation + 1
+            existing.generation_mode = mode
+        out.append((existing, True))
+    return out
 
 
 def face_is_authentic(licence: models.Licence, electronic: models.ElectronicLicence, key: SigningKey) -> bool:

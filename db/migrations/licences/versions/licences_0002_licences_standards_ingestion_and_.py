@@ -134,6 +134,8 @@ def upgrade() -> None:
     sa.Column('client_id', sa.String(length=64), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('calls', sa.Integer(), nullable=False),
+    sa.Column('daily_lifted', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('yearly_lifted', sa.Integer(), server_default='0', nullable=False),
     sa.PrimaryKeyConstraint('client_id', 'day')
     )
     op.create_table('holder_link',

@@ -4,6 +4,7 @@ input, large batches, the daily quality report, the seeded samples, and one flow
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -423,6 +424,28 @@ async def test_ingestion_flow_on_postgresql(tmp_path: Path) -> None:
             report = await execute(runtime, "query($d: Date!) { qualityReport(day: $d) { batchesPassed "
                                             "batchesRejected issues } }", {"d": today_in_china().isoformat()})
             assert report["qualityReport"]["batchesRejected"] >= 1
+        finally:
+            await runtime.engine.dispose()
+    finally:
+        await drop_pg_database(url)
+
+
+@pytest.mark.postgres
+async def test_concurrent_uploads_of_the_same_new_licences_both_land_on_postgresql(tmp_path: Path) -> None:
+    """Two systems racing to store the same new numbers: neither fails; the later one is an update."""
+    url = await create_pg_database("jshealth_lic")
+    try:
+        runtime = await granted(tmp_path, url)
+        try:
+            records = [physician(n) for n in range(200, 260)]
+            first, second = await asyncio.gather(ingest(runtime, records), ingest(runtime, records))
+            assert {first["status"], second["status"]} == {"PASSED"}
+            assert first["storedCount"] + second["storedCount"] == len(records)
+            assert first["updatedCount"] + second["updatedCount"] == len(records)
+            async with runtime.sessions() as session:
+                stored = await session.scalar(select(func.count()).select_from(models.Licence).where(
+                    models.Licence.number.like("JS-T-0002%")))
+            assert stored == len(records)
         finally:
             await runtime.engine.dispose()
     finally:

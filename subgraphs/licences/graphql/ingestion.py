@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 
 import strawberry
 from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 
@@ -422,10 +423,23 @@ async def _ingest(info: Info, type: LicenceTypeCode, records: Any, source: str, 
     if not allowed or principal is None:
         raise ingestion.refusal(principal, type)
     records, source = ingestion.check_input(records, source)
-    async with info.context.transaction() as session:
-        batch = await ingestion.ingest(session, principal, type, records, mode, source,
-                                       str(resubmission_of) if resubmission_of is not None else None, now)
-    return IngestionBatch.from_row(batch)
+    resubmitted = str(resubmission_of) if resubmission_of is not None else None
+    for attempt in range(CONCURRENT_ATTEMPTS):
+        try:
+            async with info.context.transaction() as session:
+                batch = await ingestion.ingest(session, principal, type, records, mode, source, resubmitted, now)
+            return IngestionBatch.from_row(batch)
+        except IntegrityError:
+            # Another upload stored one of these licences between our lookup and our insert: checked again,
+            # the record is now an update of that licence (the later ingestion wins, as for any duplicate).
+            if attempt + 1 == CONCURRENT_ATTEMPTS:
+                raise domain_error(ErrorCode.CONFLICT, "Other uploads keep storing the same licences at the "
+                                   "same moment; send the batch again.") from None
+    raise AssertionError("unreachable")
+
+
+# Tries of an upload that raced another upload of the same new licences (a unique-key conflict).
+CONCURRENT_ATTEMPTS = 3
 
 
 @strawberry.type

@@ -224,6 +224,12 @@ ROLES: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
      ("data:own-org", *_BUSINESS)),
     ("LICENCE_OFFICER", "证照管理员", "BUSINESS", "卫生健康电子证照库：标准、归集质控、证照管理、亮证与统计",
      ("data:all", *_BUSINESS)),
+    ("SERVICE_WINDOW", "窗口人员", "BUSINESS", "政务服务窗口：收件、预约确认、交接、出证与邮寄",
+     ("data:own-org", *_BUSINESS)),
+    ("SERVICE_APPROVER", "审批人员", "BUSINESS", "处室审批：受理、补正、勘验、评审、科室审核",
+     ("data:own-org", *_BUSINESS)),
+    ("SERVICE_LEADER", "审批领导", "BUSINESS", "委领导审批：准予、不准予", ("data:cross-org", *_BUSINESS)),
+    ("SERVICE_ADMIN", "事项管理员", "ADMIN", "事项、办事指南、通知公告与一件事的管理", ("data:all", *_BUSINESS)),
 )
 
 

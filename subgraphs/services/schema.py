@@ -1,85 +1,30 @@
-"""services' root fields and federation schema."""
+"""services' federation schema: the root fields of every area (graphql/) merged into one Query and one
+Mutation."""
 
 from __future__ import annotations
 
 import strawberry
-from sqlalchemy import select
+from strawberry.tools import merge_types
 
-from subgraphs.common.errors import bad_input
-from subgraphs.common.paging import Connection, PageRequest, keyset_page
 from subgraphs.common.schema import schema_extensions
-from subgraphs.services import models
-from subgraphs.services.applications import newest_first_page
-from subgraphs.services.status import ApplicationStatus
-from subgraphs.services.types import Application, BusinessItem, Info, Person, ServiceItem
-from subgraphs.services.vocabulary import Party
+from subgraphs.services.graphql import (
+    applications,
+    bundles,
+    catalogue,
+    guides,
+    materials,
+    publicity,
+    statistics,
+    window,
+)
+from subgraphs.services.types import Application, BusinessItem, Person, ServiceItem
 
-MAX_KEYWORD_LENGTH = 50
+_AREAS = (catalogue, guides, applications, materials, window, publicity, statistics, bundles)
 
+Query = merge_types("Query", tuple(q for area in _AREAS for q in area.queries))
+_mutations = tuple(m for area in _AREAS for m in area.mutations)
+Mutation = merge_types("Mutation", _mutations) if _mutations else None
 
-@strawberry.type
-class Query:
-    @strawberry.field(description="One service item (事项) by id.")
-    async def service_item(self, info: Info, id: strawberry.ID) -> ServiceItem | None:
-        row = await info.context.loaders.service_item.load(str(id))
-        return ServiceItem.from_row(row) if row else None
-
-    @strawberry.field(description="事项清单: service items in the tender's order, by name and party.")
-    async def service_items(
-        self,
-        info: Info,
-        keyword: str | None = None,
-        party: Party | None = None,
-        first: int = 20,
-        after: str | None = None,
-    ) -> Connection[ServiceItem]:
-        stmt = select(models.ServiceItem)
-        if keyword is not None and (keyword := keyword.strip()):
-            if len(keyword) > MAX_KEYWORD_LENGTH:
-                raise bad_input(
-                    f"keyword must be at most {MAX_KEYWORD_LENGTH} characters.",
-                    argument="keyword", maximum=MAX_KEYWORD_LENGTH,
-                )
-            stmt = stmt.where(models.ServiceItem.name.contains(keyword, autoescape=True))
-        if party is not None:
-            stmt = stmt.where(models.ServiceItem.party == party.value)
-        async with info.context.session() as session:
-            return await keyset_page(
-                session,
-                stmt,
-                order_by=[models.ServiceItem.seq.expression],
-                sort_key=lambda row: [row.seq],
-                to_node=ServiceItem.from_row,
-                page=PageRequest(first=first, after=after),
-            )
-
-    @strawberry.field(description="One business item (业务办理项) by id.")
-    async def business_item(self, info: Info, id: strawberry.ID) -> BusinessItem | None:
-        row = await info.context.loaders.business_item.load(str(id))
-        return BusinessItem.from_row(row) if row else None
-
-    @strawberry.field(description="One application (办件) by id.")
-    async def application(self, info: Info, id: strawberry.ID) -> Application | None:
-        row = await info.context.loaders.application.load(str(id))
-        return Application.from_row(row) if row else None
-
-    @strawberry.field(description="Applications, newest first, optionally of one applicant, in one status.")
-    async def applications(
-        self,
-        info: Info,
-        applicant_uid: strawberry.ID | None = None,
-        status: ApplicationStatus | None = None,
-        first: int = 20,
-        after: str | None = None,
-    ) -> Connection[Application]:
-        stmt = select(models.Application)
-        if applicant_uid is not None:
-            stmt = stmt.where(models.Application.applicant_uid == str(applicant_uid))
-        if status is not None:
-            stmt = stmt.where(models.Application.status == status.value)
-        async with info.context.session() as session:
-            return await newest_first_page(session, stmt, Application.from_row, first, after)
-
-
-schema = strawberry.federation.Schema(query=Query, types=[ServiceItem, BusinessItem, Application, Person],
-                                           extensions=schema_extensions())
+schema = strawberry.federation.Schema(query=Query, mutation=Mutation,
+                                      types=[ServiceItem, BusinessItem, Application, Person],
+                                      extensions=schema_extensions())

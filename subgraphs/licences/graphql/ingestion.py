@@ -29,7 +29,7 @@ from subgraphs.common.paging import (
 from subgraphs.licences import models
 from subgraphs.licences.access import actor_of, check_manager, is_manager, principal_of
 from subgraphs.licences.codes import BatchStatus, IngestionMode, IssueOutcome, LicenceTypeCode, QualityDimension
-from subgraphs.licences.domain import ingestion, quality_report, rectification
+from subgraphs.licences.domain import coverage, ingestion, quality_report, rectification
 from subgraphs.licences.domain.quality import RULES, Rule
 from subgraphs.licences.types import Info
 
@@ -244,6 +244,20 @@ class QualityReport:
                    tickets_closed=r.tickets_closed, open_tickets=r.open_tickets)
 
 
+@strawberry.type(description="Licences collected in one China month.")
+class CoverageMonth:
+    month: str = strawberry.field(description="YYYY-MM (China time).")
+    count: int
+
+
+@strawberry.type(description="数据规模完整 of one issuing authority: what it sent month by month, and the months "
+                             "inside its active span with nothing (遗漏).")
+class IssuerCoverage:
+    issuer_name: str
+    months: list[CoverageMonth]
+    missing_months: list[str]
+
+
 @strawberry.input(description="Which batches: all conditions must hold.")
 class IngestionBatchFilter:
     type: LicenceTypeCode | None = None
@@ -405,6 +419,20 @@ class IngestionQueries:
             stmt = stmt.where(T.type_code == type.value)
         async with info.context.session() as session:
             return await _desc_page(session, stmt, T.id, RectificationTicket.from_row, lambda r: r.id, first, after)
+
+    @strawberry.field(description="数据规模完整 (QC-SCALE-COMPLETE): per issuing authority, the licences of a type "
+                                  "collected each month between two months, and the months with none. Managers only.")
+    async def licence_coverage(self, info: Info, type: LicenceTypeCode, first_month: date,
+                               last_month: date) -> list[IssuerCoverage]:
+        check_manager(info.context.caller, "The coverage report")
+        async with info.context.session() as session:
+            try:
+                report = await coverage.coverage(session, type, first_month, last_month)
+            except ValueError as exc:
+                raise bad_input(str(exc), argument="firstMonth") from None
+        return [IssuerCoverage(issuer_name=c.issuer_name,
+                               months=[CoverageMonth(month=m.month, count=m.count) for m in c.months],
+                               missing_months=c.missing_months) for c in report]
 
     @strawberry.field(description="数据校验日报 of one China day. Managers only.")
     async def quality_report(self, info: Info, day: date) -> QualityReport:

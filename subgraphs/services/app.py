@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from subgraphs.common.app import SubgraphDefinition, create_app
-from subgraphs.services import models, seed
+from subgraphs.services import events, models, seed
 from subgraphs.services.loaders import Loaders
 from subgraphs.services.schema import schema
 
@@ -17,6 +17,7 @@ definition = SubgraphDefinition(
     make_loaders=Loaders,
     seed=seed.seed,
     is_seeded=seed.is_seeded,
+    consumers=events.consumers,
 )
 
 

@@ -196,6 +196,8 @@ class ApplicationEvent(Base):
     __table_args__ = (
         UniqueConstraint("application_id", "seq", name="uq_application_event_seq"),
         Index("ix_application_event_at", "at"),
+        # Statistics count one action (ACCEPT, APPROVE, ...) over a period.
+        Index("ix_application_event_action_at", "action", "at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     application_id: Mapped[str] = mapped_column(ForeignKey("application.id"))
@@ -207,6 +209,8 @@ class ApplicationEvent(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     comment: Mapped[str | None] = mapped_column(String(1000), default=None)
     documents: Mapped[list[str]] = mapped_column(JSON, default=list)  # ApplicationDocument ids
+    # What the step decided beyond the move: 勘察通过, a rectification deadline, a waybill, a rating.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class ApplicationDocument(Base):

@@ -17,7 +17,7 @@ from subgraphs.services.graphql import (
     statistics,
     window,
 )
-from subgraphs.services.types import Application, BusinessItem, Person, ServiceItem
+from subgraphs.services.types import Application, BusinessItem, Organization, Person, ServiceItem
 
 _AREAS = (catalogue, guides, applications, materials, window, publicity, statistics, bundles)
 
@@ -26,5 +26,5 @@ _mutations = tuple(m for area in _AREAS for m in area.mutations)
 Mutation = merge_types("Mutation", _mutations) if _mutations else None
 
 schema = strawberry.federation.Schema(query=Query, mutation=Mutation,
-                                      types=[ServiceItem, BusinessItem, Application, Person],
+                                      types=[ServiceItem, BusinessItem, Application, Person, Organization],
                                       extensions=schema_extensions())

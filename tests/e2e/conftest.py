@@ -16,7 +16,21 @@ async def embedded_app(sqlite_url: str) -> AsyncIterator[Starlette]:
     await setup_databases(sqlite_url, SeedOptions(seed=TEST_SEED, persons=TEST_PERSONS), log=False)
     app = await create_embedded_app(sqlite_url)
     async with app.router.lifespan_context(app):
+        await settle(app)
         yield app
+
+
+async def settle(app: Starlette) -> None:
+    """Wait until the seed's events have been published and consumed (licences' ingestion samples announce
+    their licences, services records the holdings), so that tests measure their own requests only."""
+    runtimes = app.state.runtimes.values()
+    buses = {id(r.bus): r.bus for r in runtimes}.values()
+    while True:
+        published = sum([await r.relay.relay_once() for r in runtimes])
+        for bus in buses:
+            await bus.drain()  # type: ignore[attr-defined]
+        if not published:
+            return
 
 
 @pytest.fixture

@@ -246,11 +246,13 @@ def upgrade() -> None:
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('comment', sa.String(length=1000), nullable=True),
     sa.Column('documents', sa.JSON(), nullable=False),
+    sa.Column('details', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['application_id'], ['application.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('application_id', 'seq', name='uq_application_event_seq')
     )
     with op.batch_alter_table('application_event', schema=None) as batch_op:
+        batch_op.create_index('ix_application_event_action_at', ['action', 'at'], unique=False)
         batch_op.create_index('ix_application_event_at', ['at'], unique=False)
 
     op.create_table('application_material',
@@ -412,6 +414,7 @@ def downgrade() -> None:
     op.drop_table('application_material')
     with op.batch_alter_table('application_event', schema=None) as batch_op:
         batch_op.drop_index('ix_application_event_at')
+        batch_op.drop_index('ix_application_event_action_at')
 
     op.drop_table('application_event')
     with op.batch_alter_table('application_document', schema=None) as batch_op:

@@ -18,7 +18,6 @@ from subgraphs.services.access import Desk
 from subgraphs.services.applications import newest_first_page, sort_key
 from subgraphs.services.catalogue import ApplicationKind, BusinessArea, Channel
 from subgraphs.services.domain.applications import citizen_detail, is_overdue
-from subgraphs.services.domain.materials import current_materials
 from subgraphs.services.domain.workflow import allowed_actions
 from subgraphs.services.loaders import Loaders
 from subgraphs.services.status import (
@@ -250,25 +249,20 @@ class Application:
 
     @strawberry.field(description="办件行为: the timeline of transitions, oldest first.")
     async def events(self, info: Info) -> list[ApplicationEvent]:
-        async with info.context.session() as session:
-            rows = await session.scalars(select(models.ApplicationEvent).where(
-                models.ApplicationEvent.application_id == self.row.id).order_by(models.ApplicationEvent.seq))
-            return [ApplicationEvent.from_row(r) for r in rows]
+        rows = await info.context.loaders.events_of_application.load(self.row.id)
+        return [ApplicationEvent.from_row(r) for r in rows]
 
     @strawberry.field(description="文书: the documents issued (受理通知书, 决定书, ...); the applicant sees those "
                                   "meant for them.")
     async def documents(self, info: Info) -> list[ApplicationDocument]:
         staff = access.works_at(info.context.caller, Desk.WINDOW, Desk.APPROVER, Desk.LEADER)
-        async with info.context.session() as session:
-            rows = await session.scalars(select(models.ApplicationDocument).where(
-                models.ApplicationDocument.application_id == self.row.id).order_by(
-                models.ApplicationDocument.issued_at, models.ApplicationDocument.number))
-            return [ApplicationDocument.from_row(r) for r in rows if staff or r.visible_to_applicant]
+        rows = await info.context.loaders.documents_of_application.load(self.row.id)
+        return [ApplicationDocument.from_row(r) for r in rows if staff or r.visible_to_applicant]
 
     @strawberry.field(description="办件材料: the current materials (superseded ones are not listed).")
     async def materials(self, info: Info) -> list[ApplicationMaterial]:
-        async with info.context.session() as session:
-            return [ApplicationMaterial.from_row(r) for r in await current_materials(session, self.row.id)]
+        rows = await info.context.loaders.materials_of_application.load(self.row.id)
+        return [ApplicationMaterial.from_row(r) for r in rows]
 
 
 @strawberry.federation.type(keys=["uid"], description="人口个案 (owned by population), with its 办件.")

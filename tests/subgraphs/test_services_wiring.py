@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
-from support import errors_of, execute, make_runtime
+from support import count_statements, errors_of, execute, make_runtime
 
 from subgraphs.common.app import Runtime
 from subgraphs.common.bus import InProcessBus
@@ -120,3 +121,17 @@ async def test_an_approval_is_published_by_the_subgraphs_own_consumer(tmp_path: 
         published = await session.scalar(select(models.Publicity).where(
             models.Publicity.application_id == application.id))
     assert published is not None and published.kind == "LICENSING"
+
+
+async def test_a_queue_page_with_timelines_costs_a_fixed_number_of_statements(sqlite_runtime: Any) -> None:
+    runtime = await sqlite_runtime(definition)
+    query = """query($first: Int!) { applicationQueue(first: $first) { edges { node { id
+        events { seq action } documents { kind } materials { name } } } } }"""
+    counts = {}
+    for first in (5, 40):
+        with count_statements(runtime) as statements:
+            data = await execute(runtime, query, {"first": first}, caller=MANAGER)
+        assert len(data["applicationQueue"]["edges"]) == first
+        assert any(edge["node"]["events"] for edge in data["applicationQueue"]["edges"])
+        counts[first] = len(statements)
+    assert counts[5] == counts[40], counts

@@ -230,6 +230,12 @@ ROLES: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
      ("data:own-org", *_BUSINESS)),
     ("SERVICE_LEADER", "审批领导", "BUSINESS", "委领导审批：准予、不准予", ("data:cross-org", *_BUSINESS)),
     ("SERVICE_ADMIN", "事项管理员", "ADMIN", "事项、办事指南、通知公告与一件事的管理", ("data:all", *_BUSINESS)),
+    ("SECURITY_ADMIN", "网络安全管理员", "ADMIN", "省卫健委网络安全综合管理：通报、等保审核、演练、通知",
+     ("data:all", *_BUSINESS)),
+    ("UNIT_SECURITY_ADMIN", "单位安全管理员", "BUSINESS", "本单位资产、事件处置、等保与材料报送",
+     ("data:own-org", *_BUSINESS)),
+    ("OPS_DISPATCHER", "运维调度员", "BUSINESS", "运维中心：工单审核与派单", ("data:all", *_BUSINESS)),
+    ("OPS_ENGINEER", "运维人员", "BUSINESS", "处理派给本人的运维工单", ("data:own-org", *_BUSINESS)),
 )
 
 

@@ -326,6 +326,7 @@ class NoticeDelivery(Base):
     org_id: Mapped[str] = mapped_column(String(40), index=True)
     status: Mapped[str] = mapped_column(String(16), default="UNREAD")  # UNREAD, READ, REFUSED
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    refusal_reason: Mapped[str | None] = mapped_column(String(200), default=None)  # 拒收原因
     # 材料报送: MISSING (nothing yet), COMPLETE, NON_COMPLIANT (returned with what to change)
     material_status: Mapped[str | None] = mapped_column(String(16), default=None)
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)

@@ -7,6 +7,8 @@ documentation prefix 2001:db8::/32.
 
 from __future__ import annotations
 
+import importlib
+import ipaddress
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -95,7 +97,8 @@ def assets_of(seed: int, org: OrganizationRecord, position: int) -> list[AssetRe
             host, name = domain, f"{org.name}门户网站"
         elif kind == "IP":
             if rng.random() < _IPV6_P:
-                host = f"2001:db8:{position:x}::{rng.randint(1, 0xFF):x}"
+                # Canonical form (2001:db8::8e, not 2001:db8:0::8e): what registration stores and compares.
+                host = str(ipaddress.ip_address(f"2001:db8:{position:x}::{rng.randint(1, 0xFF):x}"))
             else:
                 host = f"{subnet}.{rng.randint(1, 49)}"
             name = f"{org.name}互联网出口"
@@ -136,3 +139,24 @@ async def seed(session: AsyncSession, options: SeedOptions) -> None:
                 for a in chunk
             ],
         )
+    # The other seeders land in parallel modules; each runs once its module exists, so this seed works
+    # before and after they do. Incidents and alerts come last: they point at the assets above.
+    for module, function in _FOLLOWERS:
+        try:
+            follower = getattr(importlib.import_module(module), function, None)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:  # the module exists but is broken: say so
+                raise
+            continue
+        if follower is None:
+            continue
+        await follower(session, options.seed, CREATED_AT)
+
+
+# (module, function(session, seed, now)) run after the assets, in this order.
+_FOLLOWERS = (
+    ("subgraphs.security.seed_assets", "seed_asset_details"),
+    ("subgraphs.security.seed_assets", "seed_protection"),
+    ("subgraphs.security.seed_ops", "seed_ops"),
+    ("subgraphs.security.seed_incidents", "seed_incidents"),
+)

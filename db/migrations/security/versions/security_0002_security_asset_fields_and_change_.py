@@ -271,6 +271,7 @@ def upgrade() -> None:
     sa.Column('org_id', sa.String(length=40), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('refusal_reason', sa.String(length=200), nullable=True),
     sa.Column('material_status', sa.String(length=16), nullable=True),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('review_note', sa.String(length=500), nullable=True),

@@ -14,23 +14,15 @@ Anonymous callers count as managers only where the deployment opens the graph to
 
 from __future__ import annotations
 
-import os
-
 from subgraphs.common.caller import Caller
 from subgraphs.common.errors import forbidden
-from subgraphs.common.scope import ANONYMOUS_SCOPE_ENV
+from subgraphs.common.roles import actor_of as actor_of  # re-exported: callers use access.actor_of
+from subgraphs.common.roles import anonymous_open, roles_from_env
 
 ADMIN_ROLES_ENV = "LICENCES_ADMIN_ROLES"
 DEFAULT_ADMIN_ROLES = "LICENCE_OFFICER,SYSTEM_ADMIN"
 ADMIN_SCOPE = "licences:admin"
 VERIFY_SCOPE = "licences:verify"
-
-
-def actor_of(caller: Caller | None) -> str:
-    """Who an action is recorded against: the user, else the calling system, else anonymous."""
-    if caller is None or caller.anonymous:
-        return "anonymous"
-    return caller.user_id or caller.client_id or caller.subject or "anonymous"
 
 
 def principal_of(caller: Caller | None) -> str | None:
@@ -40,17 +32,13 @@ def principal_of(caller: Caller | None) -> str | None:
     return caller.client_id if caller.user_id is None else caller.user_id
 
 
-def _anonymous_open() -> bool:
-    return os.environ.get(ANONYMOUS_SCOPE_ENV, "").lower() == "all"
-
-
 def admin_roles() -> frozenset[str]:
-    return frozenset(r.strip() for r in os.environ.get(ADMIN_ROLES_ENV, DEFAULT_ADMIN_ROLES).split(",") if r.strip())
+    return roles_from_env(ADMIN_ROLES_ENV, DEFAULT_ADMIN_ROLES)
 
 
 def is_manager(caller: Caller | None) -> bool:
     if caller is None or caller.anonymous:
-        return _anonymous_open()
+        return anonymous_open()
     return ADMIN_SCOPE in caller.scopes or bool(admin_roles() & set(caller.roles))
 
 

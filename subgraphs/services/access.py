@@ -14,7 +14,6 @@ Anonymous callers count as managers only where the deployment opens the graph to
 
 from __future__ import annotations
 
-import os
 from enum import Enum
 from typing import cast
 
@@ -23,7 +22,9 @@ from sqlalchemy.orm import QueryableAttribute
 
 from subgraphs.common.caller import Caller
 from subgraphs.common.errors import forbidden
-from subgraphs.common.scope import ANONYMOUS_SCOPE_ENV, region_scope
+from subgraphs.common.roles import actor_of as actor_of  # re-exported: callers use access.actor_of
+from subgraphs.common.roles import anonymous_open, roles_from_env
+from subgraphs.common.scope import region_scope
 from subgraphs.services import models
 
 ADMIN_SCOPE = "services:admin"
@@ -36,24 +37,12 @@ class Desk(Enum):
     ADMIN = ("SERVICES_ADMIN_ROLES", "SERVICE_ADMIN,SYSTEM_ADMIN")
 
     def roles(self) -> frozenset[str]:
-        env, default = self.value
-        return frozenset(r.strip() for r in os.environ.get(env, default).split(",") if r.strip())
-
-
-def actor_of(caller: Caller | None) -> str:
-    """Who an action is recorded against: the user, else the calling system, else anonymous."""
-    if caller is None or caller.anonymous:
-        return "anonymous"
-    return caller.user_id or caller.client_id or caller.subject or "anonymous"
-
-
-def _anonymous_open() -> bool:
-    return os.environ.get(ANONYMOUS_SCOPE_ENV, "").lower() == "all"
+        return roles_from_env(*self.value)
 
 
 def is_manager(caller: Caller | None) -> bool:
     if caller is None or caller.anonymous:
-        return _anonymous_open()
+        return anonymous_open()
     return ADMIN_SCOPE in caller.scopes or bool(Desk.ADMIN.roles() & set(caller.roles))
 
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from subgraphs.common.caller import Caller
 from subgraphs.common.outbox import emit, utcnow
 from subgraphs.common.pseudonym import id_number_digest
+from subgraphs.common.roles import actor_of as actor_of  # re-exported: the areas use changes.actor_of
 from subgraphs.population import models
 from subgraphs.population.domain import checks, tally
 
@@ -42,13 +42,6 @@ def _plain(value: Any) -> Any:
 def snapshot(row: models.Person) -> Snapshot:
     """The tracked fields of a person as JSON values (dates as ISO strings)."""
     return {name: _plain(getattr(row, name)) for name in TRACKED_FIELDS}
-
-
-def actor_of(caller: Caller | None) -> str:
-    """Who a change is recorded against: the user, else the calling system, else anonymous."""
-    if caller is None or caller.anonymous:
-        return "anonymous"
-    return caller.user_id or caller.client_id or caller.subject or "anonymous"
 
 
 async def person_written(

@@ -29,8 +29,13 @@ $(UV):
 run: .venv/.synced
 	$(PY) -m subgraphs.launch embedded
 
+# One worker per core, each test file on one worker (its module fixtures are built once). The schemathesis
+# fuzz test gives every generated case the same test id, which parallel workers report as one: it runs on
+# its own, in one process, so that every case is run and reported.
+FUZZ_TESTS := tests/subgraphs/test_identity_oauth_openapi.py
 test: .venv/.synced
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile --ignore=$(FUZZ_TESTS)
+	$(PY) -m pytest $(FUZZ_TESTS)
 
 compose: .venv/.synced
 	$(PY) -m subgraphs.launch compose

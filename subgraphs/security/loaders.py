@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from aiodataloader import DataLoader
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from subgraphs.security.models import Asset
+from subgraphs.security.models import Asset, AssetChange, OpsTicketEvent
 
 
 class AssetById(DataLoader[str, Asset | None]):
@@ -44,7 +45,29 @@ class AssetsByOwner(DataLoader[str, list[Asset]]):
         return [by_owner.get(id_, []) for id_ in owner_ids]
 
 
+class ChildRows(DataLoader[str, list[Any]]):
+    """The rows of a child table (an asset's changes, a ticket's steps) for many parents in one statement,
+    in the given order: a page of assets with their histories costs one query, not one per asset."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], parent: Any, order: Sequence[Any]) -> None:
+        super().__init__()
+        self.sessions = sessions
+        self.parent = parent
+        self.order = order
+
+    async def batch_load_fn(self, ids: Sequence[str]) -> list[list[Any]]:
+        async with self.sessions() as session:
+            rows = (await session.scalars(select(self.parent.class_).where(self.parent.in_(ids))
+                                          .order_by(*self.order))).all()
+        found: dict[str, list[Any]] = defaultdict(list)
+        for row in rows:
+            found[getattr(row, self.parent.key)].append(row)
+        return [found.get(id_, []) for id_ in ids]
+
+
 class Loaders:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.asset = AssetById(sessions)
         self.assets_by_owner = AssetsByOwner(sessions)
+        self.asset_changes = ChildRows(sessions, AssetChange.asset_id, (AssetChange.at.desc(), AssetChange.id.desc()))
+        self.ticket_events = ChildRows(sessions, OpsTicketEvent.ticket_id, (OpsTicketEvent.id,))

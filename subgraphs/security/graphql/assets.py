@@ -46,8 +46,7 @@ class AssetChange:
 
 async def asset_history(info: Info, asset_id: str) -> list[AssetChange]:
     """Asset.history: the rows of one asset (the Asset was already checked against the data scope)."""
-    async with info.context.session() as session:
-        return [AssetChange.from_row(r) for r in await domain.history(session, asset_id)]
+    return [AssetChange.from_row(r) for r in await info.context.loaders.asset_changes.load(asset_id)]
 
 
 @strawberry.input(description="The descriptive fields of an asset; on update, a field left out stays as it is.")

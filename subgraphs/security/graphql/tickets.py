@@ -119,10 +119,8 @@ class OpsTicket:
 
     @strawberry.field(description="The ticket's steps, oldest first.")
     async def events(self, info: Info) -> list[OpsTicketEvent]:
-        async with info.context.session() as session:
-            rows = await session.scalars(select(models.OpsTicketEvent).where(
-                models.OpsTicketEvent.ticket_id == str(self.id)).order_by(models.OpsTicketEvent.id))
-            return [OpsTicketEvent.from_row(r) for r in rows]
+        rows = await info.context.loaders.ticket_events.load(str(self.id))
+        return [OpsTicketEvent.from_row(r) for r in rows]
 
 
 def _now() -> datetime:

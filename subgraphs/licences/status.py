@@ -4,17 +4,17 @@ gives no formula) is revoked before expired before valid."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from enum import Enum
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 import strawberry
 
+from subgraphs.common.china_time import CHINA as CHINA  # re-exported
+from subgraphs.common.china_time import today_in_china as today_in_china
+
 # Validity dates are calendar dates in China: between 00:00 and 08:00 Beijing time UTC is still on the
 # previous day, and a certificate that ended "yesterday" there must already read as expired.
-CHINA = ZoneInfo("Asia/Shanghai")
-
 
 @strawberry.enum(description="证照状态: the state of a licence on the day it is read.")
 class LicenceStatus(Enum):
@@ -22,10 +22,6 @@ class LicenceStatus(Enum):
     EXPIRED = strawberry.enum_value("EXPIRED", description="过期: the validity period has ended.")
     INVALID = strawberry.enum_value(
         "INVALID", description="无效: revoked (废除 / 注销) or invalidated (validFlag 0), whatever its dates.")
-
-
-def today_in_china(now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(CHINA).date()
 
 
 class HasStatusColumns(Protocol):

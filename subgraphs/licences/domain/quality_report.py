@@ -4,15 +4,16 @@ records received, stored and updated, issues by rule, type and issuer, tickets o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from subgraphs.common.china_time import CHINA as CHINA  # re-exported
+from subgraphs.common.china_time import china_day_bounds as china_day_bounds
 from subgraphs.licences import models
 from subgraphs.licences.codes import BatchStatus
 from subgraphs.licences.domain.rectification import OPEN
-from subgraphs.licences.status import CHINA
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,8 @@ class QualityReport:
     open_tickets: int  # open now, whatever day they were opened
 
 
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(), tzinfo=CHINA)
-    return start, start + timedelta(days=1)
-
-
 async def daily_report(session: AsyncSession, day: date) -> QualityReport:
-    start, end = day_bounds(day)
+    start, end = china_day_bounds(day)
     B, Q, T = models.IngestionBatch, models.QualityIssue, models.RectificationTicket
     batches = (await session.execute(
         select(B.status, func.count(), func.coalesce(func.sum(B.record_count), 0),

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from subgraphs.common.china_time import china_day_bounds
 from subgraphs.licences import models
 from subgraphs.licences.codes import LICENCE_TYPES, LicenceTypeCode, PresentationResult
-from subgraphs.licences.status import CHINA, LicenceStatus
+from subgraphs.licences.status import LicenceStatus
 
 NEAR_EXPIRY_ENV = "LICENCES_NEAR_EXPIRY_DAYS"
 DEFAULT_NEAR_EXPIRY_DAYS = 90
@@ -226,15 +227,13 @@ def china_day(session: AsyncSession, column: Any) -> ColumnElement[Any]:
     """The China date of a UTC moment column, in the database's own dialect (China keeps no DST, so SQLite
     can shift by eight hours)."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone(CHINA.key, column))
+        return func.date(func.timezone("Asia/Shanghai", column))
     return func.date(column, "+8 hours")
 
 
 def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     """The UTC moments from the start of China day `first` up to (excluding) the day after `last`."""
-    start = datetime.combine(first, time(), tzinfo=CHINA).astimezone(UTC)
-    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=CHINA).astimezone(UTC)
-    return start, end
+    return china_day_bounds(first)[0], china_day_bounds(last)[1]
 
 
 def days_between(first: date, last: date) -> list[date]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import cast
 
 from sqlalchemy import ColumnElement, and_, distinct, func, select
@@ -17,11 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from subgraphs.common.caller import Caller
+from subgraphs.common.china_time import CHINA as CHINA  # re-exported
+from subgraphs.common.china_time import china_day_bounds as china_day_bounds
+from subgraphs.common.china_time import today_in_china as today_in_china
 from subgraphs.common.errors import forbidden
 from subgraphs.security import models
 from subgraphs.security.access import is_admin, org_condition
 
-CHINA = timezone(timedelta(hours=8))
 WEB_KINDS = ("DOMAIN", "APPLICATION")
 HIGH_SEVERITIES = ("HIGH", "CRITICAL")
 HANDLED = ("HANDLED", "FALSE_POSITIVE")
@@ -37,12 +39,12 @@ def check_scope(caller: Caller | None) -> None:
 
 
 def china_date(at: datetime) -> date:
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(CHINA).date()
+    return today_in_china(at)
 
 
 def day_start(day: date) -> datetime:
     """China midnight of `day`, in UTC."""
-    return datetime.combine(day, time.min, CHINA).astimezone(UTC)
+    return china_day_bounds(day)[0]
 
 
 @dataclass(frozen=True)

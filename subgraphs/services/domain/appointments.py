@@ -25,19 +25,21 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.common.caller import Caller
+from subgraphs.common.china_time import CHINA as CHINA  # re-exported
+from subgraphs.common.china_time import china_day_bounds as china_day_bounds
+from subgraphs.common.china_time import today_in_china as today_in_china
 from subgraphs.common.errors import ErrorCode, bad_input, domain_error, forbidden
 from subgraphs.common.scope import region_scope
 from subgraphs.services import models
 from subgraphs.services.access import Desk, check_desk, is_manager
 
-CHINA = timezone(timedelta(hours=8))  # no daylight saving: a fixed offset is exact
 OPENS, CLOSES = 9, 17  # working hours, China time
 SLOT = timedelta(hours=1)
 SLOT_CAPACITY = 4
@@ -97,14 +99,8 @@ def citizen_status(row: models.Appointment, now: datetime) -> CitizenAppointment
     return CitizenAppointmentStatus.NORMAL
 
 
-def china_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The UTC instants a China calendar day starts and ends at (half-open)."""
-    start = datetime.combine(day, time.min, CHINA).astimezone(UTC)
-    return start, start + timedelta(days=1)
-
-
 def china_today(now: datetime) -> date:
-    return now.astimezone(CHINA).date()
+    return today_in_china(now)
 
 
 def check_slot(slot_start: datetime, now: datetime, argument: str = "slot") -> datetime:

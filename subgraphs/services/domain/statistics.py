@@ -16,7 +16,7 @@ applications for the channel, the item and the region:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from typing import Any, cast
 
@@ -24,12 +24,13 @@ from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, litera
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
+from subgraphs.common.china_time import CHINA as CHINA  # re-exported
+from subgraphs.common.china_time import today_in_china as today_in_china
 from subgraphs.common.errors import bad_input
 from subgraphs.common.regions import in_subtree
 from subgraphs.services import models
 from subgraphs.services.status import STAGE_OF, Action, ApplicationStage, ApplicationStatus
 
-CHINA = timezone(timedelta(hours=8))
 MAX_DAYS = 3 * 366
 COMPLETED = tuple(s.value for s, stage in STAGE_OF.items() if stage is ApplicationStage.COMPLETED)
 STEPS = (ApplicationStatus.SITE_INSPECTION, ApplicationStatus.EXPERT_REVIEW, ApplicationStatus.SECTION_REVIEW,
@@ -43,10 +44,6 @@ class Period(Enum):
     LAST_MONTH = "LAST_MONTH"  # 近一个月: the 30 days up to today
     THIS_YEAR = "THIS_YEAR"  # 本年: 1 January to today
     LAST_YEAR = "LAST_YEAR"  # 上年
-
-
-def today_in_china(now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(CHINA).date()
 
 
 def days_of(period: Period, today: date) -> tuple[date, date]:

@@ -20,12 +20,13 @@ from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from functools import cache
 from typing import Any, Final, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.common.caller import Caller
+from subgraphs.common.china_time import CHINA as CHINA  # re-exported
+from subgraphs.common.china_time import today_in_china as today_in_china
 from subgraphs.common.errors import ErrorCode, bad_input, domain_error, forbidden
 from subgraphs.common.outbox import emit
 from subgraphs.services import access, models
@@ -41,7 +42,6 @@ from subgraphs.services.status import (
 from subgraphs.services.vocabulary import PowerType
 
 A, S = Action, ApplicationStatus
-CHINA = ZoneInfo("Asia/Shanghai")
 TRANSITIONED_TOPIC = "services.application.transitioned"
 COMPLETED_TOPIC = "services.application.completed"
 APPROVED_TOPIC = "services.application.approved"
@@ -110,10 +110,6 @@ def code(member: Enum) -> str:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
-
-
-def today_in_china(at: datetime | None = None) -> date:
-    return (at or now_utc()).astimezone(CHINA).date()
 
 
 def invalid_state(message: str, **extensions: Any) -> Exception:

@@ -62,8 +62,8 @@ class EventBus(Protocol):
 
 class InProcessBus:
     """Handlers run in the publisher's process, after the publish call, one task per event. A handler that
-    fails is tried again after a pause (RETRY_DELAYS), so a passing fault such as a locked database does not
-    lose the event; what still fails is logged."""
+    fails is tried again after each pause of RETRY_DELAYS (so up to len(RETRY_DELAYS) + 1 times in all), so a
+    passing fault such as a locked database does not lose the event; what still fails is logged."""
 
     RETRY_DELAYS: tuple[float, ...] = (0.05, 0.5, 2.0)
 

@@ -9,6 +9,7 @@ and keeps it in its own database (models.SigningKey), so that signatures survive
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -60,7 +61,12 @@ def _from_pem(pem: str) -> SigningKey:
 
 
 def _configured() -> SigningKey | None:
-    value = os.environ.get(KEY_ENV, "").strip()
+    return _configured_key(os.environ.get(KEY_ENV, "").strip())
+
+
+@functools.cache
+def _configured_key(value: str) -> SigningKey | None:
+    """The key a configuration value names, parsed once (not on every signature or verification)."""
     if not value:
         return None
     if not value.startswith("-----BEGIN"):
@@ -87,7 +93,9 @@ async def signing_key(session: AsyncSession) -> SigningKey:
         key = _from_pem(pem)
         async with session.begin_nested():
             session.add(models.SigningKey(id=key.key_id, private_pem=pem, created_at=datetime.now(UTC)))
-    else:
-        key = _from_pem(row.private_pem)
+        # Not remembered: the caller's transaction may still roll back, and a key that was never stored
+        # must not sign anything later. The next call finds it in the database once it is committed.
+        return key
+    key = _from_pem(row.private_pem)
     _cache[bind_key] = key
     return key

@@ -452,7 +452,7 @@ async def _ingest(info: Info, type: LicenceTypeCode, records: Any, source: str, 
         raise ingestion.refusal(principal, type)
     records, source = ingestion.check_input(records, source)
     resubmitted = str(resubmission_of) if resubmission_of is not None else None
-    for attempt in range(CONCURRENT_ATTEMPTS):
+    for _attempt in range(CONCURRENT_ATTEMPTS):
         try:
             async with info.context.transaction() as session:
                 batch = await ingestion.ingest(session, principal, type, records, mode, source, resubmitted, now)
@@ -460,10 +460,9 @@ async def _ingest(info: Info, type: LicenceTypeCode, records: Any, source: str, 
         except IntegrityError:
             # Another upload stored one of these licences between our lookup and our insert: checked again,
             # the record is now an update of that licence (the later ingestion wins, as for any duplicate).
-            if attempt + 1 == CONCURRENT_ATTEMPTS:
-                raise domain_error(ErrorCode.CONFLICT, "Other uploads keep storing the same licences at the "
-                                   "same moment; send the batch again.") from None
-    raise AssertionError("unreachable")
+            continue
+    raise domain_error(ErrorCode.CONFLICT, "Other uploads keep storing the same licences at the same moment; "
+                       "send the batch again.")
 
 
 # Tries of an upload that raced another upload of the same new licences (a unique-key conflict).

@@ -13,7 +13,6 @@ organization_id is the caller's.
 from __future__ import annotations
 
 import csv
-import importlib
 import io
 import uuid
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from subgraphs.common.masking import mask_name
 from subgraphs.services import models
 from subgraphs.services.access import Desk, actor_of, check_desk, staff_sees
 from subgraphs.services.domain.appointments import CHINA, check_hall, china_day_bounds
+from subgraphs.services.domain.workflow import transition
 from subgraphs.services.status import Action, ApplicationStatus
 
 HALL_KEY = "hall"  # Application.form_data key the intake writes the hall code under
@@ -68,8 +68,6 @@ async def find_slip(session: AsyncSession, hall_code: str, day: date) -> models.
 async def make_slip(session: AsyncSession, caller: Caller | None, hall_code: str, day: date,
                     now: datetime) -> models.HandoverSlip:
     """The hall's slip of `day`, made or brought up to date; its new cases move to HANDOVER."""
-    # Imported when used: the workflow (the applications' module) imports much of services itself.
-    transition = importlib.import_module("subgraphs.services.domain.workflow").transition
     check_desk(caller, "The handover slip", Desk.WINDOW)
     hall_code = check_hall(hall_code)
     actor = actor_of(caller)

@@ -12,8 +12,6 @@ Events emitted (docs/services/applications.md has the payloads):
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -31,6 +29,7 @@ from subgraphs.common.errors import ErrorCode, bad_input, domain_error, forbidde
 from subgraphs.common.outbox import emit
 from subgraphs.services import access, models
 from subgraphs.services.access import Desk
+from subgraphs.services.domain import catalogue_admin, guides
 from subgraphs.services.status import (
     STAGE_OF,
     TRANSITIONS,
@@ -45,7 +44,6 @@ A, S = Action, ApplicationStatus
 TRANSITIONED_TOPIC = "services.application.transitioned"
 COMPLETED_TOPIC = "services.application.completed"
 APPROVED_TOPIC = "services.application.approved"
-FALLBACK_WORKING_DAYS = 20
 
 
 class _System:
@@ -312,18 +310,6 @@ def _date_detail(details: Mapping[str, Any], key: str) -> date | None:
         raise bad_input(f"{key} must be a date (YYYY-MM-DD).", argument=key) from None
 
 
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
-
-
-def _optional(module: str, name: str) -> Any:
-    """A function of a module that may not exist yet (the catalogue and guides areas are built apart)."""
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-
-
 async def _check_open(session: AsyncSession, business_item: models.BusinessItem) -> None:
     """A disabled business item takes no new applications (the catalogue admin's is_open when present)."""
     if not await item_is_open(session, business_item):
@@ -332,27 +318,12 @@ async def _check_open(session: AsyncSession, business_item: models.BusinessItem)
 
 
 async def item_is_open(session: AsyncSession, business_item: models.BusinessItem) -> bool:
-    is_open = _optional("subgraphs.services.domain.catalogue_admin", "is_open")
-    if is_open is not None:
-        try:
-            return bool(await _maybe_await(is_open(session, business_item)))
-        except TypeError:
-            pass  # another signature than (session, business item): the columns below decide
-    return bool(business_item.enabled and business_item.item.enabled)
+    return await catalogue_admin.is_open(session, business_item)
 
 
 async def promised_due(session: AsyncSession, application: models.Application, accepted_at: datetime) -> datetime:
-    """承诺办结时间: the guide's promised working days from acceptance (guides.promised_due when present),
-    else FALLBACK_WORKING_DAYS working days, weekends skipped."""
-    helper = _optional("subgraphs.services.domain.guides", "promised_due")
-    if helper is not None:
-        try:
-            due = await _maybe_await(helper(session, application, accepted_at))
-        except TypeError:
-            due = None  # another signature than (session, application, accepted at): the fallback
-        if isinstance(due, datetime):
-            return due
-    return add_working_days(accepted_at, FALLBACK_WORKING_DAYS)
+    """承诺办结时间: the guide's promised working days from acceptance (guides.promised_due)."""
+    return await guides.promised_due(session, application, accepted_at)
 
 
 def add_working_days(start: datetime, days: int) -> datetime:

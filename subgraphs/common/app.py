@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from db.engine import make_engine, make_sessionmaker
+from db.engine import make_engine, make_reader_sessionmaker, make_sessionmaker
 from subgraphs.common.bus import EventBus, Handler, InProcessBus, RedisStreamBus
 from subgraphs.common.caller import Caller, CallerRejected, CallerVerifier
 from subgraphs.common.context import REQUEST_ID_HEADER, SubgraphContext
@@ -59,6 +60,8 @@ class Runtime:
         self.definition = definition
         self.engine = engine
         self.sessions = make_sessionmaker(engine)
+        # DataLoaders only read: their sessions skip the transaction round trips (db/engine.py).
+        self.readers = make_reader_sessionmaker(engine)
         self.bus = bus
         self.relay = OutboxRelay(definition.name, self.sessions, definition.outbox, bus)
         # Verifies the router's caller tokens; None: requests are taken as anonymous whatever they carry.
@@ -74,11 +77,12 @@ class Runtime:
         headers = headers or {}
         return SubgraphContext(
             sessions=self.sessions,
-            loaders=self.definition.make_loaders(self.sessions),
+            loaders=self.definition.make_loaders(self.readers),
             bus=self.bus,
             request_id=headers.get(REQUEST_ID_HEADER),
             headers=headers,
             caller=caller,
+            readers=self.readers,
         )
 
     async def healthy(self) -> bool:
@@ -159,6 +163,10 @@ def create_app(definition: SubgraphDefinition) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # The schema, mappers and compiled statements live as long as the process: out of the collector's
+        # reach, full collections stop re-walking them in the middle of a request (as the router does).
+        gc.collect()
+        gc.freeze()
         await runtime.bus.start()
         runtime.relay.start()
         try:

@@ -26,10 +26,18 @@ class SubgraphContext(Generic[L]):
     headers: dict[str, str] = field(default_factory=dict)
     # Verified from the router's caller token; None for an anonymous request.
     caller: Caller | None = None
+    # Read-only sessions (db/engine.make_reader_sessionmaker); the read-write factory when not given.
+    readers: async_sessionmaker[AsyncSession] | None = None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only: no transaction round trips on PostgreSQL. Never write through it."""
+        async with (self.readers or self.sessions)() as session:
             yield session
 
     @asynccontextmanager

@@ -452,7 +452,7 @@ class Person(PersonFamilyFields, PersonCaseworkFields, PersonCheckFields):
     @strawberry.field(description="个案历史记录: the changes of this case, newest first; personal values masked.")
     async def history(self, info: Info, first: int = 20, after: str | None = None) -> Connection[PersonHistoryEntry]:
         H = models.PersonHistory
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             return await newest_first(session, select(H).where(H.person_uid == self.row.uid), H.at, H.id,
                                       PersonHistoryEntry.from_row, PageRequest(first=first, after=after))
 

@@ -28,7 +28,7 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from sqlalchemy import and_, case, extract, func, or_, select
+from sqlalchemy import case, extract, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.common.errors import ErrorCode, bad_input, domain_error
@@ -147,27 +147,35 @@ class PopulationFigures:
 
 
 async def population_figures(session: AsyncSession, region_code: str, year: int, month: int) -> PopulationFigures:
-    """The population of one region at the end of a statistics month, from its person tally rows."""
+    """The population of one region at the end of a statistics month, from its person tally rows.
+
+    The bands overlap (15 is in two, 65+ inside 60-79 and 80+), so the rows are grouped by the disjoint
+    birth-month segments between every band bound (one CASE per row, a few dozen groups) and each band is
+    the sum of its segments: the database does one comparison chain per row instead of one sum per band."""
     T = models.PersonTally
-    in_band = {}
-    for band in AgeBand:
-        lower, upper = band_birth_months(band, year, month)
-        condition = T.birth_month <= upper if lower is None else and_(T.birth_month > lower, T.birth_month <= upper)
-        in_band[band] = func.sum(case((condition, T.count), else_=0)).label(band.value)
+    ranges = {band: band_birth_months(band, year, month) for band in AgeBand}
+    cuts = sorted({bound for lower, upper in ranges.values() for bound in (lower, upper) if bound is not None})
+    # Segment i holds the birth months in (cuts[i-1], cuts[i]]; the WHERE clause stops at the last cut.
+    segment = case(*((T.birth_month <= cut, i) for i, cut in enumerate(cuts)), else_=len(cuts)).label("segment")
     rows = await session.execute(
-        select(T.sex, T.mobility, T.person_type, func.sum(T.count).label("count"), *in_band.values())
+        select(T.sex, T.mobility, T.person_type, segment, func.sum(T.count).label("count"))
         .where(T.region_code == region_code, T.birth_month <= year * 100 + month)
-        .group_by(T.sex, T.mobility, T.person_type))
+        .group_by(T.sex, T.mobility, T.person_type, segment))
+    segments_of = {band: [i for i, cut in enumerate(cuts) if cut <= upper and (lower is None or (
+        i > 0 and cuts[i - 1] >= lower))] for band, (lower, upper) in ranges.items()}
+    band_of_segment: dict[int, list[AgeBand]] = defaultdict(list)
+    for band, segments in segments_of.items():
+        for i in segments:
+            band_of_segment[i].append(band)
     figures = PopulationFigures(region_code, year, month, now(),
                                 age_bands={band: SexCounts() for band in AgeBand})
-    for row in rows:
-        values = row._mapping
-        count = int(values["count"] or 0)
-        figures.people.add(row.sex, count)
-        figures.mobility[row.mobility] = figures.mobility.get(row.mobility, 0) + count
-        figures.person_types[row.person_type] = figures.person_types.get(row.person_type, 0) + count
-        for band in AgeBand:
-            figures.age_bands[band].add(row.sex, int(values[band.value] or 0))
+    for sex, mobility, person_type, segment_index, total in rows:
+        count = int(total or 0)
+        figures.people.add(sex, count)
+        figures.mobility[mobility] = figures.mobility.get(mobility, 0) + count
+        figures.person_types[person_type] = figures.person_types.get(person_type, 0) + count
+        for band in band_of_segment.get(int(segment_index), ()):
+            figures.age_bands[band].add(sex, count)
     return figures
 
 

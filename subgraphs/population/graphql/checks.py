@@ -279,14 +279,14 @@ class CheckQuery:
                                K.status == status.value if status else K.status.in_(OPEN_STATUSES))
         if category is not None:
             stmt = stmt.where(K.category == category.value)
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             return await keyset_page(session, stmt, order_by=[K.id], sort_key=lambda row: [row.id],
                                      to_node=CheckItem.from_row, page=PageRequest(first=first, after=after))
 
     @strawberry.field(description="核查项 by id; null when there is none or it is outside the data scope.")
     async def check_item(self, info: Info, id: strawberry.ID) -> CheckItem | None:
         scope = _scope(info)
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             row = await session.get(models.CheckItem, str(id))
         return CheckItem.from_row(row) if row and scope.allows(row.region_code) else None
 
@@ -300,7 +300,7 @@ class CheckQuery:
         if not scope.allows(code) and scope.region is not None:
             code = scope.region
         W = models.WorkTally
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             rows = await session.execute(select(W.detail, W.count).where(W.region_code == code,
                                                                          W.kind == tally.CHECK_OPEN))
             counts = {detail: int(count) for detail, count in rows}
@@ -314,7 +314,7 @@ class CheckQuery:
         _scope(info)
         check_first(first)
         R = models.CheckRun
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             rows = await session.scalars(select(R).order_by(R.started_at.desc(), R.id).limit(first))
             return [CheckRun.from_row(r) for r in rows]
 
@@ -391,7 +391,7 @@ class CheckMutation:
         if not scope.allows(code):
             raise forbidden(f"Region {code} is not wholly inside your data scope.", argument="regionCode")
         options = RunOptions(region=code, set_rules=False, actor=actor_of(info.context.caller))
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             size = await count_persons(session, options, limit=MAX_GRAPHQL_RUN_PERSONS)
         if size > MAX_GRAPHQL_RUN_PERSONS:
             raise bad_input(f"Region {code} holds more than {MAX_GRAPHQL_RUN_PERSONS} persons: run the batch job "

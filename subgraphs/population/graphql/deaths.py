@@ -301,7 +301,7 @@ class DeathQuery:
             stmt = stmt.where(_D.death_date <= death_date_to)
         if id_number is not None:
             stmt = stmt.where(_D.id_number == normalise_id_number(id_number))
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             return await page_by_creation(session, stmt, _D, PageRequest(first, after), DeathRecord.from_row,
                                           newest_first=True)
 
@@ -309,7 +309,7 @@ class DeathQuery:
                                   "in the caller's region.")
     async def death_record(self, info: Info, id: strawberry.ID) -> DeathRecord | None:
         operator = operator_of(info.context.caller)
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             row = await session.get(_D, str(id))
         return DeathRecord.from_row(row) if row and operator.covers(row.responsible_region_code) else None
 

@@ -284,7 +284,7 @@ class DispatchQuery:
     @strawberry.field(description="One dispatch order, when its origin or its target lies in the caller's region.")
     async def dispatch_order(self, info: Info, id: strawberry.ID) -> DispatchOrder | None:
         operator = rules.operator_of(info.context.caller)
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             row = await session.get(_O, str(id))
         if row is None or not (operator.covers(row.origin_region_code) or operator.covers(row.target_region_code)):
             return None
@@ -297,7 +297,7 @@ class DispatchQuery:
         operator = rules.operator_of(info.context.caller)
         stmt = select(_O).where(_O.status == rules.DispatchStatus.PENDING.value,
                                 operator.scope.condition(_O.target_region_code))
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             return await page_by_creation(session, stmt, _O, PageRequest(first, after), DispatchOrder.from_row,
                                           newest_first=False)
 
@@ -309,7 +309,7 @@ class DispatchQuery:
         stmt = select(_O).where(_O.direction == rules.DispatchDirection.PULL.value,
                                 _O.status == rules.DispatchStatus.COMPLETED.value,
                                 _O.origin_acknowledged_at.is_(None), operator.scope.condition(_O.origin_region_code))
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             return await page_by_creation(session, stmt, _O, PageRequest(first, after), DispatchOrder.from_row,
                                           newest_first=False)
 
@@ -337,7 +337,7 @@ class DispatchQuery:
         if id_number is not None:
             number = rules.normalise_id_number(id_number)
             stmt = stmt.where(_O.person_uid.in_(select(models.Person.uid).where(models.Person.id_number == number)))
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             return await page_by_creation(session, stmt, _O, PageRequest(first, after), DispatchOrder.from_row,
                                           newest_first=True)
 

@@ -578,7 +578,7 @@ class FamilyQuery:
                                C.child_uid.is_(None), C.deleted.is_(False), C.death_date.is_(None))
         if source is not None:
             stmt = stmt.where(C.source == source.name)
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             return await keyset_page(session, stmt, order_by=[C.birth_date, C.id],
                                      sort_key=lambda row: [row.birth_date.isoformat(), row.id],
                                      to_node=Child.from_row, page=PageRequest(first=first, after=after))

@@ -224,7 +224,7 @@ class PersonQuery:
             number = codes.parse_id_number(id_number)[0]
         except codes.InvalidIdentityCode as exc:
             raise bad_input(exc.message, argument="idNumber") from None
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             row = (await session.scalars(select(models.Person).where(models.Person.id_number == number))).first()
         return Person.from_row(row) if row and visible(info, row) else None
 
@@ -249,7 +249,7 @@ class PersonQuery:
         if after is not None:
             region, uid = decode_cursor(after, 2)
             stmt = stmt.where(P.management_region_code >= str(region), after_condition(order, [str(region), str(uid)]))
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             rows = list((await session.scalars(stmt.order_by(*order).limit(first + 1))).all())
         return connection_from_rows(rows, first, lambda r: [r.management_region_code, r.uid], Person.from_row,
                                     has_previous=after is not None)
@@ -269,7 +269,7 @@ class PersonQuery:
             if not rows and await info.context.loaders.region.load(str(parent_code)) is None:
                 raise bad_input(f"No region has code {parent_code}.", argument="parentCode")
             return [Region.from_row(r) for r in rows if valid_on(r, day)]
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             top = await session.scalars(
                 select(models.Region).where(models.Region.parent_code.is_(None)).order_by(models.Region.code)
             )
@@ -311,7 +311,7 @@ class PersonQuery:
         order = [H.region_code, H.number]
         if after is not None:
             stmt = stmt.where(after_condition(order, [str(v) for v in decode_cursor(after, 2)]))
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             rows = list((await session.scalars(stmt.order_by(*order).limit(first + 1))).all())
         return connection_from_rows(rows, first, lambda r: [r.region_code, r.number], Household.from_row,
                                     has_previous=after is not None)
@@ -326,7 +326,7 @@ class PersonQuery:
         stmt = select(A)
         if person_uid is not None:
             stmt = stmt.where(A.person_uid == str(person_uid))
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             return await newest_first(session, stmt, A.at, A.id, PersonalDataAccess.from_row,
                                       PageRequest(first=first, after=after))
 

@@ -319,7 +319,7 @@ class SharingQuery:
             except ValueError as exc:
                 raise bad_input("The cursor is not one this service issued.", argument="after") from exc
             query = query.where(sharing.after_record(moment, str(record_id)))
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             rows = list((await session.scalars(query.order_by(R.at.desc(), R.id.desc()).limit(size + 1))).all())
         return connection_from_rows(rows, size, lambda r: [r.at.isoformat(), r.id], ShareRecordNode.of,
                                     has_previous=after is not None)
@@ -334,7 +334,7 @@ class SharingQuery:
         dataset: ShareDataset | None = None,
     ) -> list[ShareStatistics]:
         sharing.require_auditor(info.context.caller)
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             figures = await sharing.share_statistics(session, period, from_, to, dataset)
         return [ShareStatistics.of(f) for f in figures]
 

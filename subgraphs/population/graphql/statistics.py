@@ -115,7 +115,7 @@ class PopulationStatistics:
     @strawberry.field(description="地域分析统计: the persons of every child region (the next level down) and "
                                   "their share of this region's total.")
     async def by_child_region(self, info: Info) -> list[AreaCount]:
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             areas = await statistics.child_region_totals(session, str(self.region_code), self.as_of_year,
                                                          self.as_of_month_number)
         return [AreaCount(region_code=strawberry.ID(a.region.code), name=a.region.name, total=a.total,
@@ -290,7 +290,7 @@ class StatisticsQuery:
             description="统计月份 YYYY-MM (default: the current month, Beijing time); not in the future.")] = None,
     ) -> PopulationStatistics:
         year, month = statistics.parse_month(as_of_month)
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             code = await _figures_region(info, session, str(region_code))
             figures = await statistics.population_figures(session, code, year, month)
         return PopulationStatistics.of(figures, str(region_code))
@@ -302,7 +302,7 @@ class StatisticsQuery:
         group_by: GroupArgument = StatisticsInterval.MONTH,
     ) -> BirthStatistics:
         statistics.check_range(from_, to, group_by)
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             code = await _figures_region(info, session, str(region_code))
             f = await statistics.event_figures(session, tally.BIRTH, code, from_, to, group_by,
                                                details=BIRTH_ORDER_DETAILS.values())
@@ -320,7 +320,7 @@ class StatisticsQuery:
         group_by: GroupArgument = StatisticsInterval.MONTH,
     ) -> DeathStatistics:
         statistics.check_range(from_, to, group_by)
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             code = await _figures_region(info, session, str(region_code))
             f = await statistics.event_figures(session, tally.DEATH, code, from_, to, group_by)
         return DeathStatistics(
@@ -333,7 +333,7 @@ class StatisticsQuery:
     @strawberry.field(description="首页待办: pending dispatch tasks, unclaimed deaths and open check items of a "
                                   "region and its subtree.")
     async def work_counters(self, info: Info, region_code: RegionArgument) -> WorkCounters:
-        async with info.context.session() as session:
+        async with info.context.reading() as session:
             code = await _figures_region(info, session, str(region_code))
             w = await statistics.work_figures(session, code)
         return WorkCounters(

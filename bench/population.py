@@ -8,13 +8,14 @@ What it does:
   1. creates the database `jshealth_bench_population` (127.0.0.1:5432, user postgres) if missing; unless
      --reuse finds it already holding exactly --persons persons, drops the population schema, migrates it
      (alembic, db.migrate.upgrade) and inserts the region tree;
-  2. drops every index, primary/unique key and foreign key of the loaded tables (and the foreign keys that point
-     at them), then has --workers processes generate the world's blocks (db/seed/population.py, the same rows as
-     `make run` seeds, subgraphs/population/seed.py `block_rows`) and COPY them in (asyncpg
-     copy_records_to_table), with a progress bar and the rate; then clears duplicate child ID numbers (the
-     seed's rule: the first in person order keeps it), rebuilds the indexes two at a time, attaches the keys,
-     adds and validates the foreign keys, writes the number counters, rebuilds the statistics tallies
-     (domain/tally.rebuild) and ANALYZEs. --keep-indexes loads into the indexed tables instead, for comparison;
+  2. makes sure the dataset exists (bench/population_dataset.py: the world's rows as COPY files, the same rows
+     as `make run` seeds, generated once by --workers processes and reused by every later load), drops every
+     index, primary/unique key and foreign key of the loaded tables and the tallies, COPYs the files over
+     --workers connections, clears the child ID numbers that came out twice (the seed's rule, worked out
+     while generating), builds the indexes two at a time, attaches the keys, adds and validates the foreign
+     keys, writes the number counters, rebuilds the statistics tallies two tables at a time
+     (domain/tally.rebuild_one), puts their keys back and ANALYZEs. --keep-indexes loads into the indexed
+     tables instead, for comparison. The load's time starts after the dataset exists;
   3. starts the population subgraph and the router as two uvicorn processes (the router on a supergraph of the
      population subgraph alone, JSHEALTH_ANONYMOUS_SCOPE=all so no token is needed) and sends each operation
      sequentially (--warmup requests, then --requests timed ones, varied variables), checking every answer;
@@ -30,14 +31,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import http.client
 import json
-import multiprocessing
 import os
 import random
 import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -83,47 +85,12 @@ class LoadReport:
     # Summed over the worker processes (each step of a worker is one or the other).
     worker_seconds: dict[str, float] = field(default_factory=dict)
     database_bytes: int = 0
+    # The COPY files the load read (bench/population_dataset.py): where, how big, how long generating took.
+    dataset: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total_seconds(self) -> float:
         return sum(self.seconds.values())
-
-
-_worker: dict[str, Any] = {}
-
-
-def _worker_start(url: str, seed: int, count: int) -> None:
-    loop = asyncio.new_event_loop()
-    _worker.update(loop=loop, seed=seed, count=count,
-                   connection=loop.run_until_complete(connect(url, synchronous_commit="off")))
-
-
-def _worker_load(blocks: tuple[int, int]) -> tuple[int, dict[str, int], dict[str, int], float, float]:
-    """Generates blocks [first, stop) and COPYs their rows; (persons, rows per table, last household number
-    per county, seconds generating, seconds in COPY)."""
-    from db.seed.population import population_blocks
-    from subgraphs.population.seed import COLUMNS, block_rows
-
-    seed, count, connection = _worker["seed"], _worker["count"], _worker["connection"]
-    begun = time.monotonic()
-    rows: dict[str, list[Any]] = {table: [] for table in COLUMNS}
-    for block in population_blocks(seed, count, first=blocks[0], stop=blocks[1]):
-        for table, block_table_rows in block_rows(block, count).items():
-            rows[table].extend(block_table_rows)
-    last: dict[str, int] = {}
-    for household in rows["household"]:
-        county, value = household[0][:6], int(household[0][6:])
-        last[county] = max(last.get(county, 0), value)
-
-    async def copy() -> None:
-        for table, columns in COLUMNS.items():
-            if rows[table]:
-                await connection.copy_records_to_table(table, records=rows[table], columns=list(columns))
-
-    generated = time.monotonic()
-    _worker["loop"].run_until_complete(copy())
-    return (len(rows["person"]), {t: len(r) for t, r in rows.items()}, last, generated - begun,
-            time.monotonic() - generated)
 
 
 _KEYS_SQL = """
@@ -139,19 +106,6 @@ FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid
 WHERE t.relnamespace = $2::regnamespace AND t.relname = ANY($1::text[])
   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)
 """
-# The seed's rule for child ID numbers that came out twice: the child of the first person (in person-number
-# order, then birth order) keeps the number.
-_DEDUPE_CHILD_IDS_SQL = """
-WITH twice AS (
-    SELECT id_number FROM child WHERE id_number IS NOT NULL GROUP BY id_number HAVING count(*) > 1
-), ranked AS (
-    SELECT c.id, row_number() OVER (PARTITION BY c.id_number ORDER BY p.person_no, c.birth_order) AS n
-    FROM child c JOIN twice t ON t.id_number = c.id_number JOIN person p ON p.uid = c.parent_uid
-)
-UPDATE child SET id_number = NULL FROM ranked WHERE child.id = ranked.id AND ranked.n > 1
-"""
-
-
 @dataclass
 class _Keys:
     """The DDL to put back what the load dropped."""
@@ -193,7 +147,7 @@ async def _restore_keys(url: str, keys: _Keys, report: LoadReport) -> None:
     started = time.monotonic()
 
     async def builder() -> None:
-        connection = await connect(url, maintenance_work_mem="512MB", max_parallel_maintenance_workers="0")
+        connection = await connect(url, maintenance_work_mem="1GB", max_parallel_maintenance_workers="0")
         try:
             while queue:
                 _table, ddl = queue.pop(0)
@@ -246,107 +200,130 @@ async def _prepare(url: str) -> None:
         await engine.dispose()
 
 
-async def _finish(url: str, counters: list[tuple[str, int]], report: LoadReport) -> None:
-    from sqlalchemy import text
+async def _copy_files(url: str, directory: Path, manifest: Any, connections: int) -> float:
+    """COPYs every dataset file, biggest first, over `connections` connections; the seconds it took."""
+    from tqdm import tqdm
 
-    from db.engine import make_engine
-    from subgraphs.common.app import Runtime
-    from subgraphs.common.bus import InProcessBus
-    from subgraphs.population.app import definition
+    from subgraphs.population.seed import COLUMNS
+
+    queue = sorted(((directory / table / name).stat().st_size, table, name)
+                   for table, names in manifest.files.items() for name in names)
+    started = time.monotonic()
+    total_rows = sum(manifest.rows.values())
+    total_bytes = sum(size for size, _t, _n in queue)
+    copied = 0
+    with tqdm(total=total_bytes, unit="B", unit_scale=True, desc="COPY", file=sys.stderr, smoothing=0.1) as bar:
+
+        async def copier() -> None:
+            nonlocal copied
+            connection = await connect(url, synchronous_commit="off")
+            try:
+                while queue:
+                    size, table, name = queue.pop()
+                    await connection.copy_to_table(table, source=directory / table / name,
+                                                   columns=list(COLUMNS[table]), format="text")
+                    copied += size
+                    bar.update(size)
+                    rows = copied / max(total_bytes, 1) * total_rows
+                    bar.set_postfix_str(f"{rows / (time.monotonic() - started):,.0f} rows/s")
+            finally:
+                await connection.close()
+
+        await asyncio.gather(*(copier() for _ in range(connections)))
+    return time.monotonic() - started
+
+
+async def _rebuild_tallies(url: str, report: LoadReport) -> None:
+    """The statistics tallies from the loaded records (domain/tally.py), two tables at a time: nothing else
+    writes during a bulk load, so each table may be rebuilt in a transaction of its own."""
+    from db.engine import make_engine, make_sessionmaker
+    from subgraphs.population import models
     from subgraphs.population.domain import tally
 
-    connection = await connect(url)
+    engine = make_engine(SCHEMA, sqlalchemy_url(url), pool_size=2)
+    started = time.monotonic()
     try:
-        await connection.executemany("INSERT INTO counter (name, last_value) VALUES ($1, $2)", counters)
-    finally:
-        await connection.close()
-    engine = make_engine(SCHEMA, sqlalchemy_url(url))
-    try:
-        runtime = Runtime(definition, engine, InProcessBus())
-        started = time.monotonic()
-        async with runtime.sessions() as session, session.begin():
-            await session.execute(text("SET LOCAL work_mem = '256MB'"))
-            rebuilt = await tally.rebuild(session, progress=True)
-        report.seconds["tally rebuild"] = time.monotonic() - started
-        report.rows.update(person_tally=rebuilt.person_rows, event_tally=rebuilt.event_rows,
-                           work_tally=rebuilt.work_rows)
+        async def rebuild(group: Sequence[type[models.Base]]) -> None:
+            from sqlalchemy import text
+
+            async with make_sessionmaker(engine)() as session, session.begin():
+                await session.execute(text("SET LOCAL work_mem = '512MB'"))
+                for model in group:
+                    await tally.rebuild_one(session, model)
+
+        await asyncio.gather(rebuild([models.EventTally, models.WorkTally]),
+                             rebuild([models.PersonTally, models.PersonTotal]))
     finally:
         await engine.dispose()
-    connection = await connect(url)
-    try:
-        started = time.monotonic()
-        await connection.execute("ANALYZE")
-        report.seconds["ANALYZE"] = time.monotonic() - started
-        report.database_bytes = await connection.fetchval("SELECT pg_database_size(current_database())")
-    finally:
-        await connection.close()
+    report.seconds["tally rebuild"] = time.monotonic() - started
 
 
 def load(url: str, persons: int, workers: int, chunk_blocks: int, keep_indexes: bool) -> LoadReport:
-    from tqdm import tqdm
-
-    from db.seed.population import block_count
-    from db.seed.regions import COUNTY_CODES
+    """Loads the dataset of `persons` (generated first when missing, which is not part of the load's time)."""
+    from bench.population_dataset import ensure
+    from subgraphs.population.domain.tally import TALLIES
     from subgraphs.population.seed import COLUMNS, PERSON_NO_COUNTER, household_counter_name
 
+    directory, manifest, generated = ensure(SEED, persons, workers=workers, chunk_blocks=chunk_blocks)
     report = LoadReport(persons, workers, keep_indexes)
+    shown = directory.relative_to(ROOT) if directory.is_relative_to(ROOT) else directory
+    report.dataset = {"directory": str(shown), "bytes": manifest.bytes,
+                      "generation_seconds": manifest.generation_seconds, "generated_now": generated,
+                      "generation_workers": manifest.workers}
+    print(f"loading {persons:,} persons from {directory} ({manifest.bytes / 2**30:,.2f} GiB)", file=sys.stderr,
+          flush=True)
     started = time.monotonic()
     asyncio.run(_prepare(url))
     report.seconds["migrate + regions"] = time.monotonic() - started
-
     tables = list(COLUMNS)
+    tallies = [model.__tablename__ for model in TALLIES]
 
-    async def drop() -> _Keys:
+    async def run() -> None:
         connection = await connect(url)
         try:
             # With --keep-indexes only the child ID number key goes: duplicates are cleared after the load.
-            return await _drop_keys(connection, tables, {"uq_child_id_number"} if keep_indexes else None)
+            keys = await _drop_keys(connection, tables, {"uq_child_id_number"} if keep_indexes else None)
+            tally_keys = await _drop_keys(connection, tallies)
         finally:
             await connection.close()
-
-    keys = asyncio.run(drop())
-    chunks = [(first, min(first + chunk_blocks, block_count(persons)))
-              for first in range(0, block_count(persons), chunk_blocks)]
-    started = time.monotonic()
-    rows: dict[str, int] = dict.fromkeys(tables, 0)
-    last = dict.fromkeys(COUNTY_CODES, 0)
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_worker_start, initargs=(url, SEED, persons)) as pool, \
-            tqdm(total=persons, unit="person", desc="COPY", file=sys.stderr, smoothing=0.1) as bar:
-        generating = copying = 0.0
-        for loaded, counts, counties, generation, copy in pool.imap_unordered(_worker_load, chunks):
-            generating, copying = generating + generation, copying + copy
-            for table, n in counts.items():
-                rows[table] += n
-            for county, value in counties.items():
-                last[county] = max(last[county], value)
-            bar.update(loaded)
-            elapsed = time.monotonic() - started
-            bar.set_postfix_str(f"{sum(rows.values()) / elapsed:,.0f} rows/s")
-    report.seconds["generate + COPY"] = time.monotonic() - started
-    report.rows.update(rows)
-    report.worker_seconds = {"generating": generating, "in COPY": copying}
-    print(f"COPY: {sum(rows.values()):,} rows ({persons:,} persons) in {report.seconds['generate + COPY']:.0f}s, "
-          f"{sum(rows.values()) / report.seconds['generate + COPY']:,.0f} rows/s, "
-          f"{persons / report.seconds['generate + COPY']:,.0f} persons/s", file=sys.stderr, flush=True)
-
-    async def after() -> None:
-        connection = await connect(url, work_mem="256MB")
+        report.seconds["COPY"] = await _copy_files(url, directory, manifest, workers)
+        report.rows.update(manifest.rows)
+        rows = sum(manifest.rows.values())
+        print(f"COPY: {rows:,} rows ({persons:,} persons) in {report.seconds['COPY']:.0f} s, "
+              f"{rows / report.seconds['COPY']:,.0f} rows/s", file=sys.stderr, flush=True)
+        connection = await connect(url)
         try:
             started = time.monotonic()
-            cleared = await connection.execute(_DEDUPE_CHILD_IDS_SQL)
-            report.seconds["child ID duplicates"] = time.monotonic() - started
-            report.rows["child ID numbers cleared"] = int(cleared.split()[-1])
+            await connection.execute("UPDATE child SET id_number = NULL WHERE id = ANY($1::text[])",
+                                     manifest.child_ids_to_clear)
+            report.rows["child ID numbers cleared"] = len(manifest.child_ids_to_clear)
+            counters = [(household_counter_name(county), value)
+                        for county, value in sorted(manifest.households.items())]
+            counters.append((PERSON_NO_COUNTER, persons))
+            await connection.executemany("INSERT INTO counter (name, last_value) VALUES ($1, $2)", counters)
+            report.seconds["child ID duplicates + counters"] = time.monotonic() - started
         finally:
             await connection.close()
-        print("rebuilding indexes and keys …", file=sys.stderr, flush=True)
+        print("building indexes and keys …", file=sys.stderr, flush=True)
         await _restore_keys(url, keys, report)
-        counters = [(household_counter_name(county), value) for county, value in sorted(last.items())]
-        counters.append((PERSON_NO_COUNTER, persons))
         print("rebuilding the statistics tallies …", file=sys.stderr, flush=True)
-        await _finish(url, counters, report)
+        await _rebuild_tallies(url, report)
+        started = time.monotonic()
+        await _restore_keys(url, tally_keys, LoadReport(persons, workers, keep_indexes))
+        report.seconds["tally keys"] = time.monotonic() - started
+        connection = await connect(url)
+        try:
+            started = time.monotonic()
+            await connection.execute("ANALYZE")
+            report.seconds["ANALYZE"] = time.monotonic() - started
+            report.database_bytes = await connection.fetchval("SELECT pg_database_size(current_database())")
+            for model in TALLIES:
+                report.rows[model.__tablename__] = await connection.fetchval(
+                    f'SELECT count(*) FROM "{model.__tablename__}"')
+        finally:
+            await connection.close()
 
-    asyncio.run(after())
+    asyncio.run(run())
     return report
 
 
@@ -491,6 +468,47 @@ def _target_of(region: str) -> str:
     return f"{region[:6]}{1 if township != 1 else 2:03d}001001"
 
 
+@dataclass
+class _Answer:
+    status_code: int
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class KeepAliveClient:
+    """POSTs JSON over one kept-alive connection per host (http.client): the figures should be the servers',
+    and a full-featured client such as httpx spends about half a millisecond of its own on every request."""
+
+    def __init__(self, timeout: float = 60.0) -> None:
+        self.timeout = timeout
+        self.connections: dict[str, http.client.HTTPConnection] = {}
+
+    def post(self, url: str, json: Any) -> _Answer:
+        parts = urllib.parse.urlsplit(url)
+        connection = self.connections.get(parts.netloc)
+        if connection is None:
+            connection = self.connections[parts.netloc] = http.client.HTTPConnection(parts.netloc,
+                                                                                     timeout=self.timeout)
+        payload = _json_bytes(json)
+        connection.request("POST", parts.path or "/", body=payload,
+                           headers={"content-type": "application/json", "accept": "application/json"})
+        response = connection.getresponse()
+        return _Answer(response.status, response.read())
+
+    def __enter__(self) -> KeepAliveClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for connection in self.connections.values():
+            connection.close()
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def run_router(client: Any, url: str, measured: Measured, bodies: Callable[[int], list[dict[str, Any]]],
                warmup: int, count: int, into: list[float] | None = None) -> None:
     """Sends each request's bodies in turn (one timing per request, summed over its bodies)."""
@@ -526,8 +544,6 @@ PERSON_COLUMNS = "uid, name, sex, birth_date, id_number"
 
 
 def measure(url: str, persons: int, base_port: int, warmup: int, count: int, dispatches: int) -> list[Measured]:
-    import httpx
-
     from subgraphs.common.regions import _next_prefix, subtree_prefix
     from subgraphs.population.codes import AgeBand, birth_date_range
 
@@ -621,7 +637,7 @@ def measure(url: str, persons: int, base_port: int, warmup: int, count: int, dis
 
     processes = start(url, base_port)
     try:
-        with httpx.Client(timeout=60) as client:
+        with KeepAliveClient(timeout=60) as client:
             sql_todo: list[tuple[Measured, str]] = []
             for name, kind, field_name, sql_key, bodies in plans:
                 measured = Measured(name, kind)
@@ -759,20 +775,22 @@ def report_markdown(persons: int, load_report: LoadReport | None, reused: bool, 
              f"`{asyncpg_dsn(args.database_url).rsplit('/', 1)[1]}`.", ""]
     if load_report is not None:
         total_rows = sum(v for k, v in load_report.rows.items() if not k.endswith("cleared"))
-        copy_seconds = load_report.seconds.get("generate + COPY", 0.0)
+        copy_seconds = load_report.seconds.get("COPY", 0.0) or float("nan")
         loaded_rows = sum(load_report.rows.get(t, 0) for t in _loaded_tables())
         indexes = "kept during the load" if load_report.keep_indexes else "dropped for the load and rebuilt after"
+        dataset = load_report.dataset
         lines += [f"### Load{' (from an earlier run, reused)' if reused else ''}", "",
-                  f"{load_report.workers} worker processes generating and COPYing; indexes and keys {indexes}.",
-                  "", "| step | seconds |", "|---|---|"]
+                  f"From the dataset `{dataset.get('directory', '?')}` ({dataset.get('bytes', 0) / 2**30:,.2f} GiB of "
+                  f"COPY files, generated {'by this run' if dataset.get('generated_now') else 'by an earlier run'} "
+                  f"in {dataset.get('generation_seconds', 0):,.0f} s with {dataset.get('generation_workers', '?')} "
+                  f"worker processes; not part of the load's time). {load_report.workers} connections COPYing; "
+                  f"indexes and keys {indexes}.", "", "| step | seconds |", "|---|---|"]
         lines += [f"| {step} | {seconds:,.1f} |" for step, seconds in load_report.seconds.items()]
         holds = "holds" if load_report.total_seconds <= SEED_TARGET_SECONDS else "does not hold"
         lines += [f"| **total** | **{load_report.total_seconds:,.1f}** ({holds} the 10-minute target"
                   f"{' for 10 million' if persons >= 10_000_000 else ''}) |", "",
-                  f"COPY rate: {loaded_rows / copy_seconds:,.0f} rows/s, {persons / copy_seconds:,.0f} persons/s "
-                  f"(generation included). The workers spent "
-                  + " and ".join(f"{v:,.0f} s {k}" for k, v in load_report.worker_seconds.items())
-                  + " (summed over workers). Database size after the load: "
+                  f"COPY rate: {loaded_rows / copy_seconds:,.0f} rows/s, {persons / copy_seconds:,.0f} persons/s; "
+                  f"whole load {loaded_rows / load_report.total_seconds:,.0f} rows/s. Database size after the load: "
                   f"{load_report.database_bytes / 2**30:,.1f} GiB. Rows: "
                   + ", ".join(f"{k} {v:,}" for k, v in load_report.rows.items()) + f" (total {total_rows:,}).", ""]
     lines += [f"### Requests ({args.warmup} warm-up, then {args.requests} sequential requests each; "

@@ -298,6 +298,17 @@ async def rebuild(session: AsyncSession, *, progress: bool = False) -> RebuildRe
     return RebuildReport(await rows(models.PersonTally), await rows(models.EventTally), await rows(models.WorkTally))
 
 
+async def rebuild_one(session: AsyncSession, model: type[models.Base], *, progress: bool = False) -> None:
+    """Recomputes one tally table from the records, without the lock `rebuild` takes: for a bulk load that
+    nothing else writes to, which may then rebuild the tables side by side (bench/population.py)."""
+    if model not in TALLIES:
+        raise ValueError(f"{model.__name__} is not a tally")
+    await session.execute(delete(model))
+    steps = len(fresh_selects(model, levels=_own_region)) + _LEVELS
+    with tqdm(total=steps, desc=model.__tablename__, unit="step", file=sys.stderr, disable=not progress) as bar:
+        await _rebuild_tally(session, model, bar)
+
+
 @dataclass(frozen=True)
 class TallyDifference:
     """One tally row whose live count differs from the records (0: no row)."""

@@ -166,6 +166,21 @@ async def test_export_then_import_round_trip(sessions: async_sessionmaker[AsyncS
     assert await _blocked(sessions, "192.168.1.1") and not await _blocked(sessions, "2001:db8::1")
 
 
+@pytest.mark.parametrize("fmt", ["XLSX", "CSV"])
+async def test_an_exported_remark_excel_would_run_is_text_and_imports_back(
+        sessions: async_sessionmaker[AsyncSession], fmt: str) -> None:
+    ids = await _add(sessions, "10.1.0.1")
+    async with sessions() as session, session.begin():
+        await blacklist.update_entry(session, ids[0], remark='=HYPERLINK("http://x")')
+    async with sessions() as session:
+        rows = (await session.scalars(select(models.IpBlacklistEntry))).all()
+        content = blacklist.export_file(rows, fmt)  # type: ignore[arg-type]
+    if fmt == "CSV":
+        assert "'=HYPERLINK" in content.decode("utf-8-sig")
+    assert blacklist.parse_import(content, fmt) == [  # type: ignore[arg-type]
+        (2, NewEntry("10.1.0.1", '=HYPERLINK("http://x")', True))]
+
+
 async def test_import_is_all_or_nothing_with_row_errors(sessions: async_sessionmaker[AsyncSession]) -> None:
     await _add(sessions, "10.0.0.1")
     csv_text = ("IP地址/IP段,类型,状态,备注\n10.0.0.2,,启用,\n,,,\n10.0.0.1,,,dup\n192.168.1.5/24,,,\n"

@@ -5,6 +5,8 @@ data scope, the archive and the events."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -316,6 +318,13 @@ async def test_the_archive(tmp_path: Path) -> None:
     assert lines[0] == "at,event,orgId,detail"
     assert [line.split(",")[1] for line in lines[1:]] == [
         "ISSUED", "VIEWED", "REMINDED", "REPORT_SUBMITTED", "CHANGE_REQUESTED", "CHANGE_APPROVED"]
+    # A detail Excel would run as a formula (here the change request's reason) is written as text.
+    formula = (await execute(runtime, REQUEST, {"id": report["id"], "r": '=HYPERLINK("http://x")',
+                                                "c": content(summary="v3")}, caller=UNIT_A))["requestDisposalChange"]
+    archive = (await execute(runtime, query, {"id": iid}, caller=CITY_NANJING))["incidentArchive"]
+    requested = [r for r in csv.reader(io.StringIO(archive["csv"])) if r[1] == "CHANGE_REQUESTED"]
+    assert formula["reason"] == '=HYPERLINK("http://x")'
+    assert sorted(r[3] for r in requested) == ["'=HYPERLINK(\"http://x\")", "补充"]
     # A mere recipient does not get the affected organisation's dossier; another hospital sees nothing.
     assert (await execute(runtime, query, {"id": iid}, caller=UNIT_C))["incidentArchive"] is None
     assert (await execute(runtime, query, {"id": iid}, caller=UNIT_B))["incidentArchive"] is None

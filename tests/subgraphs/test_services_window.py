@@ -320,6 +320,18 @@ async def test_handover_slip_hands_over_the_days_walk_ins_once(tmp_path: Path) -
     assert codes(await errors_of(runtime, SLIP, variables, caller=citizen())) == ["FORBIDDEN"]
 
 
+async def test_a_handover_slip_cell_excel_would_run_is_written_as_text(tmp_path: Path) -> None:
+    pytest.importorskip("subgraphs.services.domain.workflow", reason="workflow not yet merged")
+    runtime = await fresh(tmp_path)
+    day = china_today(datetime.now(UTC))
+    await add_application(runtime, "app-f1", "RECEIVED", channel="WINDOW", hall=HALL, name='=HYPERLINK("x")')
+    await execute(runtime, SLIP, {"day": day.isoformat()}, caller=window())
+    file = (await execute(runtime, SLIP_CSV, {"day": day.isoformat()}, caller=window()))["handoverSlipCsv"]
+    rows = list(csv.reader(io.StringIO(file["content"].lstrip("\ufeff"))))
+    assert rows[0] == ["办件编号", "事项", "申请人", "收件时间", "材料份数"]
+    assert rows[1][0] == "JSTESTapp-f1" and rows[1][2].startswith("'=")  # the masked name, as text
+
+
 # --- the case search -------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,6 @@
 """Reading and writing the two file formats of the Excel import and export: XLSX (openpyxl) and CSV.
+Writing (with the guard against formula injection) is the one writer every subgraph's exports share,
+subgraphs/common/spreadsheet.py.
 
 CSV is written UTF-8 with a byte-order mark, which is how Excel recognises UTF-8 and shows Chinese
 correctly; read, it is UTF-8 (with or without the mark) or, failing that, GB18030, the encoding Excel
@@ -9,19 +11,16 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import zipfile
-from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-CONTENT_TYPES = {
-    "CSV": "text/csv; charset=utf-8",
-    "XLSX": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
+from subgraphs.common.spreadsheet import CONTENT_TYPES, write_rows
+
+__all__ = ["CONTENT_TYPES", "UnreadableFile", "read_rows", "write_rows"]
 
 
 class UnreadableFile(ValueError):
@@ -71,58 +70,3 @@ def read_rows(content: bytes, file_format: str, max_rows: int) -> list[list[str]
     finally:
         book.close()
     return rows
-
-
-# Excel runs a cell starting with one of these as a formula ("CSV injection"); a leading apostrophe
-# makes it text. Only names and e-mail addresses come from users, but every text cell is guarded.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def write_rows(header: Sequence[str], rows: Iterable[Sequence[Any]], file_format: str, *, sheet: str = "Sheet1",
-               notes: Sequence[str] = ()) -> bytes:
-    """A file with `header` and `rows`; `notes` go on a second sheet of an XLSX (a CSV has one table)."""
-    if file_format == "CSV":
-        out = io.StringIO(newline="")
-        writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows([_safe(v) for v in row] for row in rows)
-        return out.getvalue().encode("utf-8-sig")
-    book = Workbook(write_only=True)
-    table = book.create_sheet(sheet)
-    table.append(list(header))
-    for row in rows:
-        table.append([_safe(v) for v in row])
-    if notes:
-        help_sheet = book.create_sheet("说明")
-        for line in notes:
-            help_sheet.append([line])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return _reproducible(buffer.getvalue())
-
-
-_DOC_TIMES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
-_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the zip format's epoch
-
-
-def _reproducible(xlsx: bytes) -> bytes:
-    """The same rows give the same bytes: openpyxl stamps the save time into the document properties and
-    every zip entry, which would make each download (and each answer to the same query) differ."""
-    source = zipfile.ZipFile(io.BytesIO(xlsx))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            data = source.read(info)
-            if info.filename == "docProps/core.xml":
-                data = _DOC_TIMES.sub(rb"\g<1>2026-01-01T00:00:00Z\g<2>", data)
-            entry = zipfile.ZipInfo(info.filename, date_time=_FIXED_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = info.external_attr
-            target.writestr(entry, data)
-    return out.getvalue()

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from subgraphs.common.errors import bad_input
+from subgraphs.common.spreadsheet import unguard_cell
 from subgraphs.identity import models
 from subgraphs.identity.domain import personal, spreadsheet
 from subgraphs.identity.mapping.accounts import (
@@ -43,7 +44,6 @@ MAX_REPORTED_ERRORS = 500
 MAX_EXPORT_ROWS = 100_000
 LOOKUP_CHUNK = 500  # rows per IN (...) list, well below every database's parameter limit
 CHINA = timezone(timedelta(hours=8), "CST")  # no daylight saving, so a fixed offset is exact
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # column -> accepted header names (the template's Chinese first)
 IMPORT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -94,7 +94,7 @@ def decode_file(content_base64: str) -> bytes:
 
 def _unformula(value: str) -> str:
     # Undo the export's guard: "'=x" was written for "=x".
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS) else value
+    return unguard_cell(value)
 
 
 def read_rows(data: bytes, file_format: str) -> list[list[str]]:

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.common.outbox import emit
 from subgraphs.common.search import matches_keyword
+from subgraphs.common.spreadsheet import csv_text, safe_cell, unguard_cell
 from subgraphs.identity import models
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -297,7 +298,9 @@ def parse_import(content: bytes, fmt: Format) -> list[tuple[int, NewEntry]]:
         if status not in _STATUS_INPUT:
             errors.append((number, f"The status {at(status_col)!r} is neither 启用 nor 禁用."))
             continue
-        rows.append((number, NewEntry(cells[0] if cells else "", at(remark_col) or None, _STATUS_INPUT[status])))
+        # The export guards a remark Excel would run as a formula ("'=x"); it imports back as it was.
+        rows.append((number, NewEntry(cells[0] if cells else "", unguard_cell(at(remark_col)) or None,
+                                      _STATUS_INPUT[status])))
     if errors:
         raise BlacklistError(f"{len(errors)} rows cannot be imported; nothing was imported.", errors)
     return rows
@@ -318,13 +321,9 @@ def export_rows(entries: Iterable[models.IpBlacklistEntry]) -> list[list[str]]:
 
 def export_file(entries: Iterable[models.IpBlacklistEntry], fmt: Format) -> bytes:
     """The entries as the import template reads them (so an export can be edited and imported back)."""
-    rows = export_rows(entries)
+    rows = [[safe_cell(v) for v in row] for row in export_rows(entries)]  # no formula injection
     if fmt == "CSV":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(HEADERS)
-        writer.writerows(rows)
-        return buffer.getvalue().encode("utf-8-sig")
+        return csv_text(HEADERS, rows).encode()
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None

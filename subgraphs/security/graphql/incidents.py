@@ -5,8 +5,6 @@ domain/incidents.py and domain/disposal.py decide; this module translates and lo
 
 from __future__ import annotations
 
-import csv
-import io
 import weakref
 from collections import defaultdict
 from collections.abc import Sequence
@@ -25,6 +23,7 @@ from subgraphs.common.caller import Caller
 from subgraphs.common.errors import bad_input
 from subgraphs.common.paging import Connection, check_first, connection_from_rows, decode_cursor
 from subgraphs.common.regions import in_subtree
+from subgraphs.common.spreadsheet import csv_text
 from subgraphs.security import models
 from subgraphs.security.domain import disposal, incidents
 from subgraphs.security.types import Asset, Info, Organization
@@ -481,11 +480,8 @@ def _trail(incident: Incident, recipients: Sequence[models.IncidentRecipient],
                           c.opinion or ""))
     if incident.completed_at:
         lines.append((incident.completed_at.isoformat(), "COMPLETED", incident.affected_org_id, ""))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(("at", "event", "orgId", "detail"))
-    writer.writerows(sorted(lines))
-    return out.getvalue()
+    # A detail Excel would run as a formula (a title, a change reason, an opinion) is written as text.
+    return csv_text(("at", "event", "orgId", "detail"), sorted(lines), bom=False, lineterminator="\n")
 
 
 def _archive_json(incident: Incident, recipients: Sequence[models.IncidentRecipient],

@@ -12,8 +12,6 @@ organization_id is the caller's.
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.common.caller import Caller
 from subgraphs.common.masking import mask_name
+from subgraphs.common.spreadsheet import csv_text
 from subgraphs.services import models
 from subgraphs.services.access import Desk, actor_of, check_desk, staff_sees
 from subgraphs.services.domain.appointments import CHINA, check_hall, china_day_bounds
@@ -127,14 +126,11 @@ async def slip_lines(session: AsyncSession, slip: models.HandoverSlip) -> list[S
 
 
 def slip_csv(lines: Sequence[SlipLine]) -> str:
-    """UTF-8 with a byte-order mark, so that Excel opens the Chinese columns right."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for line in lines:
-        writer.writerow([line.number, line.item, line.applicant,
-                         line.received_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"), line.materials])
-    return "\ufeff" + out.getvalue()
+    """UTF-8 with a byte-order mark, so that Excel opens the Chinese columns right; a cell Excel would run as
+    a formula (an applicant's name, an item's name) is written as text."""
+    return csv_text(CSV_HEADER, ([line.number, line.item, line.applicant,
+                                  line.received_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"), line.materials]
+                                 for line in lines))
 
 
 def slip_file_name(slip: models.HandoverSlip) -> str:

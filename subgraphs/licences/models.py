@@ -309,12 +309,17 @@ class HolderLink(Base):
 
 
 class SigningKey(Base):
-    """A signing key of the library (electronic licence faces, presentation tokens). Used only where no
-    key is configured (LICENCES_SIGNING_KEY): the embedded mode and tests. Production configures its key."""
+    """The key ring: every key that ever signed an electronic licence face or a presentation token, with
+    its public key, so that a signature is verified with the key that made it after the key is rotated.
+
+    `private_pem` is kept only for the keys the library made itself (where LICENCES_SIGNING_KEY is not
+    configured: the embedded mode and tests); a configured key's private part never leaves the
+    configuration, and a retired key needs none."""
 
     __tablename__ = "signing_key"
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    private_pem: Mapped[str] = mapped_column(Text)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # domain/signing.key_id_of
+    public_pem: Mapped[str] = mapped_column(Text)
+    private_pem: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

@@ -150,3 +150,28 @@ async def test_licences_0002_keeps_first_rows_on_postgresql() -> None:
         await _licences_0001_rows_survive(url)
     finally:
         await drop_pg_database(url)
+
+
+async def test_licences_0003_gives_stored_signing_keys_their_public_key(tmp_path: Path) -> None:
+    """The key ring keeps each key's public part: the keys stored before it get theirs from their private key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()).decode()
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    engine = make_engine("licences", f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    try:
+        await upgrade(engine, "licences", "licences_0002")
+        async with engine.begin() as connection:
+            await connection.execute(text(
+                "INSERT INTO signing_key (id, private_pem, created_at) VALUES ('k1', :pem, '2026-01-01 00:00:00')"),
+                {"pem": private_pem})
+        await upgrade(engine, "licences")
+        async with engine.connect() as connection:
+            row = (await connection.execute(text("SELECT private_pem, public_pem FROM signing_key"))).one()
+        assert tuple(row) == (private_pem, public_pem)
+    finally:
+        await engine.dispose()

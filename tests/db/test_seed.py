@@ -23,7 +23,7 @@ RANDOM_COLUMNS = {
     "population.check_run": {"id", "started_at", "finished_at"},
     # The library's signing key is made per database where none is configured; so are its signatures.
     "licences.electronic_licence": {"signature", "key_id"},
-    "licences.signing_key": {"id", "private_pem", "created_at"},
+    "licences.signing_key": {"id", "public_pem", "private_pem", "created_at"},
     # The seed's ingestion samples run the real write path, whose events are transport rows stamped when written.
     "licences.outbox": {"id", "created_at"},
 }

@@ -4,6 +4,8 @@ unblocking, the records (search, export) and, on PostgreSQL, concurrent calls le
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -309,6 +311,19 @@ async def test_records_are_searchable_paged_and_exported(tmp_path: Path) -> None
     assert len(lines) == 3 and all("client-a" in line for line in lines[1:])
     assert first.number in csv_text and "护士执业证书" in csv_text
     assert second.holder_id_number not in csv_text  # masked in the export too
+
+
+async def test_exported_records_write_formulas_as_text(tmp_path: Path) -> None:
+    runtime = await fresh(tmp_path)
+    (licence,) = await generated(runtime, 1)
+    await register(runtime, "client-f", scenarios=("-1+1",))
+    await execute(runtime, PRESENT, {"type": "NURSE_PRACTICE", "scenario": "-1+1", "number": licence.number,
+                                     "op": '=HYPERLINK("http://x")'}, caller=system("client-f"))
+    text = (await execute(runtime, 'query { presentationRecordsCsv(filter: {clientId: "client-f"}) }'))[
+        "presentationRecordsCsv"]
+    header, row = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert header[2:4] == ["亮证操作人", "业务场景"]
+    assert row[2:4] == ["'=HYPERLINK(\"http://x\")", "'-1+1"]
 
 
 # --- concurrent calls, one chain ----------------------------------------------------------------------

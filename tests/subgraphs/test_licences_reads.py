@@ -509,6 +509,19 @@ async def test_operation_log_search_and_export(runtime: Runtime) -> None:
     assert errors[0].extensions["code"] == "FORBIDDEN"
 
 
+async def test_operation_log_export_writes_formulas_as_text(runtime: Runtime) -> None:
+    a = await add_licence(runtime, "NF-1")
+    async with runtime.sessions() as session, session.begin():
+        session.add(models.LicenceOperationLog(licence_id=a, type_code="NURSE_PRACTICE", operation="REVOKED",
+                                               operator='=HYPERLINK("http://x")', operated_at=datetime.now(UTC),
+                                               detail={"reason": "吊销"}))
+    export = """query($f: LicenceOperationLogFilter) { licenceOperationLogCsv(filter: $f) { contentBase64 } }"""
+    file = (await execute(runtime, export, {"f": {"licenceId": a}}, caller=MANAGER))["licenceOperationLogCsv"]
+    rows = list(csv.reader(io.StringIO(base64.b64decode(file["contentBase64"]).decode("utf-8-sig"))))
+    assert rows[0][5] == "操作人"
+    assert [r[5] for r in rows[1:] if r[4] == "REVOKED"] == ["'=HYPERLINK(\"http://x\")"]
+
+
 @pytest.mark.postgres
 async def test_management_and_lookups_on_postgresql() -> None:
     url = await create_pg_database("jshealth_lic")

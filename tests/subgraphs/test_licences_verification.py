@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import delete, func, select, update
 from support import create_pg_database, drop_pg_database, errors_of, execute, make_runtime
 
@@ -22,7 +24,7 @@ from subgraphs.common.app import Runtime
 from subgraphs.common.caller import Caller
 from subgraphs.licences import models
 from subgraphs.licences.app import definition
-from subgraphs.licences.domain import tokens
+from subgraphs.licences.domain import generation, signing, tokens
 from subgraphs.licences.domain.chain import ChainName, content_of, link_hash
 from subgraphs.licences.jobs import chain as chain_job
 from subgraphs.licences.status import LicenceStatus, licence_status, today_in_china
@@ -149,6 +151,93 @@ async def test_a_face_changed_outside_the_library_is_tampered(tmp_path: Path) ->
                               .values(practice_category="临床"))
     result = await verify(runtime, token)
     assert result["outcome"] == "TAMPERED" and result["disclosure"] is None
+
+
+# --- key rotation ---------------------------------------------------------------------------------------
+
+
+def new_key_pem() -> str:
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+
+async def lookup(runtime: Runtime, licence: models.Licence) -> dict[str, Any]:
+    variables = {"type": "NURSE_PRACTICE", "number": licence.number, "id": licence.holder_id_number}
+    return dict((await execute(runtime, LOOKUP, variables, caller=REGULATOR))["verifyLicence"])
+
+
+async def electronic_of(runtime: Runtime, licence: models.Licence) -> models.ElectronicLicence:
+    async with runtime.sessions() as session:
+        row = await session.scalar(select(models.ElectronicLicence)
+                                   .where(models.ElectronicLicence.licence_id == licence.id))
+    assert row is not None
+    return row
+
+
+async def regenerate(runtime: Runtime, licence: models.Licence, category: str) -> models.ElectronicLicence:
+    """A change of the face through the library: the licence is signed again with the current key."""
+    async with runtime.sessions() as session, session.begin():
+        row = await session.get(models.Licence, licence.id)
+        assert row is not None
+        row.practice_category = category
+        assert (await generation.generate(session, row, mode="APPLICATION"))[1]
+    return await electronic_of(runtime, licence)
+
+
+async def test_licences_and_tokens_signed_before_a_key_rotation_still_verify(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime, _ = await fresh(tmp_path)
+    stored, first, second = await nurse_licences(runtime, 3)
+    stored_key = (await electronic_of(runtime, stored)).key_id  # the key the database made for the seed
+
+    # Configure a key: what it signs carries its id; what the stored key signed still verifies.
+    monkeypatch.setenv(signing.KEY_ENV, new_key_pem())
+    signed_first = await regenerate(runtime, first, "临床护理")
+    assert signed_first.key_id != stored_key
+    early_token = await token_for(runtime, second)
+
+    # Rotate: configure another key. The first configured key is now retired: only its public part is kept.
+    monkeypatch.setenv(signing.KEY_ENV, new_key_pem())
+    signed_second = await regenerate(runtime, second, "社区护理")
+    assert signed_second.key_id not in {stored_key, signed_first.key_id}
+    for licence in (stored, first, second):
+        assert await lookup(runtime, licence) == {"authentic": True, "status": "VALID"}, licence.id
+    assert (await verify(runtime, early_token))["outcome"] == "AUTHENTIC_VALID"
+    assert (await verify(runtime, await token_for(runtime, first)))["outcome"] == "AUTHENTIC_VALID"
+    async with runtime.sessions() as session:
+        ring = {k.id: k for k in await session.scalars(select(models.SigningKey))}
+    assert set(ring) == {stored_key, signed_first.key_id, signed_second.key_id}
+    assert ring[stored_key].private_pem is not None  # made by the library itself
+    assert ring[signed_first.key_id].private_pem is None and ring[signed_second.key_id].private_pem is None
+
+    # A face changed outside the library still fails, whichever key signed it.
+    async with runtime.sessions() as session, session.begin():
+        await session.execute(update(models.Licence).where(models.Licence.id == first.id)
+                              .values(practice_category="临床"))
+    assert await lookup(runtime, first) == {"authentic": False, "status": None}
+
+    # A licence signed by a key the ring never held fails, with that reason.
+    E = models.ElectronicLicence
+    async with runtime.sessions() as session, session.begin():
+        await session.execute(update(E).where(E.licence_id == stored.id).values(key_id="0123456789abcdef"))
+    assert await lookup(runtime, stored) == {"authentic": False, "status": None}
+    async with runtime.sessions() as session:
+        row, electronic = await session.get(models.Licence, stored.id), await electronic_of(runtime, stored)
+        assert row is not None
+        assert await generation.check_face(session, row, electronic) is generation.FaceCheck.UNKNOWN_KEY
+    logged = (await execute(runtime, RECORDS, {"filter": {"method": "NUMBER"}}))["verificationRecords"]["nodes"]
+    assert [r["outcome"] for r in logged][:2] == ["TAMPERED", "TAMPERED"]
+
+
+async def test_a_token_naming_a_key_the_ring_never_held_is_refused(tmp_path: Path) -> None:
+    runtime, _ = await fresh(tmp_path)
+    licence = (await nurse_licences(runtime, 1))[0]
+    version, payload, _ = (await token_for(runtime, licence)).split(".")
+    claims = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    stranger = signing.SigningKey("0123456789abcdef", Ed25519PrivateKey.generate())
+    forged = base64.urlsafe_b64encode(orjson.dumps({**claims, "kid": stranger.key_id})).decode().rstrip("=")
+    token = f"{version}.{forged}.{stranger.sign(f'{version}.{forged}'.encode())}"
+    assert (await verify(runtime, token))["outcome"] == "TAMPERED"
 
 
 # --- number lookups for regulators -----------------------------------------------------------------------

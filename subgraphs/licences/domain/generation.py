@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import html
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import select
@@ -21,8 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from subgraphs.licences import models
 from subgraphs.licences.codes import type_info
 from subgraphs.licences.domain.face import canonical, face_of
-from subgraphs.licences.domain.signing import SigningKey, signing_key
+from subgraphs.licences.domain.signing import SigningKey, VerifyingKey, signing_key, verifying_key
 from subgraphs.licences.ids import derived_hex
+
+log = logging.getLogger(__name__)
 
 # Labels of the envelope on the rendered face; type fields show their data-element names when the caller
 # passes them, else their codes.
@@ -109,7 +113,39 @@ async def generate_many(session: AsyncSession, licences: Sequence[models.Licence
     return out
 
 
-def face_is_authentic(licence: models.Licence, electronic: models.ElectronicLicence, key: SigningKey) -> bool:
-    """Whether the stored face still matches its digest and the digest its signature."""
+class FaceCheck(Enum):
+    """What checking an electronic licence against its licence came to (the value is the reason)."""
+
+    AUTHENTIC = "the face matches its signed digest"
+    CHANGED = "the face no longer matches its signed digest (changed outside the write path)"
+    BAD_SIGNATURE = "the signature does not verify with the key that made it"
+    UNKNOWN_KEY = "the key that signed it is not in the library's key ring"
+
+
+def face_is_authentic(licence: models.Licence, electronic: models.ElectronicLicence,
+                      key: SigningKey | VerifyingKey | None) -> bool:
+    """Whether the stored face still matches its digest and the digest its signature, checked with `key`,
+    which must be the key that signed it (the electronic licence's key_id)."""
+    return _face_check(licence, electronic, key) is FaceCheck.AUTHENTIC
+
+
+def _face_check(licence: models.Licence, electronic: models.ElectronicLicence,
+                key: SigningKey | VerifyingKey | None) -> FaceCheck:
     digest = face_digest(face_of(licence))
-    return digest == electronic.face_digest and key.verify(signed_message(licence.id, digest), electronic.signature)
+    if digest != electronic.face_digest:
+        return FaceCheck.CHANGED
+    if key is None or key.key_id != electronic.key_id:
+        return FaceCheck.UNKNOWN_KEY
+    if not key.verify(signed_message(licence.id, digest), electronic.signature):
+        return FaceCheck.BAD_SIGNATURE
+    return FaceCheck.AUTHENTIC
+
+
+async def check_face(session: AsyncSession, licence: models.Licence,
+                     electronic: models.ElectronicLicence) -> FaceCheck:
+    """`face_is_authentic` with the key of the ring that signed the electronic licence, current or retired."""
+    check = _face_check(licence, electronic, await verifying_key(session, electronic.key_id))
+    if check is not FaceCheck.AUTHENTIC:
+        log.warning("electronic licence %s of licence %s is not authentic: %s (key %s)", electronic.id,
+                    licence.id, check.value, electronic.key_id)
+    return check

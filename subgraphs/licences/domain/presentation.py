@@ -20,7 +20,6 @@ Choices where the tender is silent (docs/licences/presentation.md):
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -35,13 +34,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from subgraphs.common.caller import Caller
 from subgraphs.common.errors import ErrorCode, bad_input, domain_error, forbidden
 from subgraphs.common.masking import mask_id_number
+from subgraphs.common.spreadsheet import BOM, SafeCsvWriter
 from subgraphs.licences import models
 from subgraphs.licences.access import actor_of, check_manager, principal_of
 from subgraphs.licences.codes import LicenceTypeCode, PresentationResult, type_info
 from subgraphs.licences.domain.chain import ChainName, append
 from subgraphs.licences.domain.face import Disclosure, disclose, face_of
-from subgraphs.licences.domain.generation import face_is_authentic
-from subgraphs.licences.domain.signing import signing_key
+from subgraphs.licences.domain.generation import FaceCheck, check_face
 from subgraphs.licences.ids import new_hex
 from subgraphs.licences.status import CHINA, LicenceStatus, licence_status, today_in_china
 
@@ -315,10 +314,12 @@ async def present(session: AsyncSession, caller: Caller | None, type_code: Licen
             record.holder_name, record.holder_id_number = licence.holder_name, licence.holder_id_number
             if electronic is None:
                 result, message = PresentationResult.NOT_GENERATED, "The licence has no electronic licence yet."
-            elif not face_is_authentic(licence, electronic, await signing_key(session)):
-                # Changed outside the write path: never serve a face its signature does not cover.
+            elif (check := await check_face(session, licence, electronic)) is not FaceCheck.AUTHENTIC:
+                # Changed outside the write path, or signed by a key the ring does not hold: never serve a
+                # face its signature does not cover.
                 result, message = PresentationResult.NOT_GENERATED, (
-                    "The licence no longer matches its electronic licence; it must be regenerated.")
+                    f"The licence does not verify against its electronic licence ({check.value}); "
+                    "it must be regenerated.")
             else:
                 result, message = PresentationResult.PRESENTED, "Presented."
                 status = licence_status(licence, today_in_china(now))
@@ -390,17 +391,12 @@ CSV_HEADER = ("亮证时间", "调用系统", "亮证操作人", "业务场景",
               "亮证结果", "记录编号", "链序号")
 
 
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # A cell Excel would read as a formula (CSV injection): the operator and scenario come from callers.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def csv_row(r: models.PresentationRecord) -> list[str]:
-    return [_cell(v) for v in (
-        r.presented_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"), r.client_id, r.operator, r.scenario,
-        type_info(r.type_code).name, r.licence_number, r.holder_name, mask_id_number(r.holder_id_number),
-        r.result, r.id, r.seq)]
+def csv_row(r: models.PresentationRecord) -> list[Any]:
+    # Written by the guarded writer (a cell Excel would read as a formula becomes text): the operator and
+    # scenario come from callers.
+    return [r.presented_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"), r.client_id, r.operator, r.scenario,
+            type_info(r.type_code).name, r.licence_number, r.holder_name, mask_id_number(r.holder_id_number),
+            r.result, r.id, r.seq]
 
 
 async def export_csv(session: AsyncSession, caller: Caller | None, f: RecordFilter) -> str:
@@ -412,9 +408,9 @@ async def export_csv(session: AsyncSession, caller: Caller | None, f: RecordFilt
         raise bad_input(f"{count} records match; narrow the filter to at most {MAX_EXPORT_ROWS}.",
                         maximum=MAX_EXPORT_ROWS)
     out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
+    out.write(BOM)
+    writer = SafeCsvWriter(out)
+    writer.writeheader(CSV_HEADER)
     async for r in _stream(session, record_query(f).order_by(P.presented_at.desc(), P.seq.desc())):
         writer.writerow(csv_row(r))
     return out.getvalue()

@@ -1,9 +1,12 @@
 """Holder-initiated presentation: the short-lived signed token a holder's channel shows as a QR code, and
 its verification (核验) by whoever scans it.
 
-Token: "v1.<payload>.<signature>", the payload the base64url of the compact JSON {"lid", "exp", "nonce"}
-(licence id, expiry in Unix seconds, a random nonce), the signature Ed25519 (domain/signing.py) over the
-text "v1.<payload>", base64url: about 190 characters, well within a QR code's comfortable size.
+Token: "v1.<payload>.<signature>", the payload the base64url of the compact JSON {"lid", "exp", "nonce",
+"kid"} (licence id, expiry in Unix seconds, a random nonce, the id of the signing key), the signature Ed25519
+(domain/signing.py) over the text "v1.<payload>", base64url: about 220 characters, well within a QR code's
+comfortable size. The signature is checked with the key `kid` names, so a key rotation does not void the
+tokens already shown; a token without `kid` (issued before tokens carried one) is checked with the current
+key.
 
 A token is single-use (its nonce is recorded, models.PresentationToken) and lives LICENCES_TOKEN_SECONDS
 (default 120 s, at most 600): long enough to show and scan, too short to pass a screenshot around. The
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -31,10 +35,12 @@ from subgraphs.licences.access import actor_of
 from subgraphs.licences.codes import VerificationOutcome
 from subgraphs.licences.domain.chain import ChainName, append
 from subgraphs.licences.domain.face import Disclosure, disclose, face_of
-from subgraphs.licences.domain.generation import face_is_authentic
-from subgraphs.licences.domain.signing import SigningKey, signing_key
+from subgraphs.licences.domain.generation import FaceCheck, check_face
+from subgraphs.licences.domain.signing import SigningKey, VerifyingKey, signing_key, verifying_key
 from subgraphs.licences.ids import new_hex
 from subgraphs.licences.status import LicenceStatus, licence_status, today_in_china
+
+log = logging.getLogger(__name__)
 
 VERSION = "v1"
 LIFETIME_ENV = "LICENCES_TOKEN_SECONDS"
@@ -94,8 +100,9 @@ async def create_token(session: AsyncSession, caller: Caller | None, licence_id:
     nonce = _b64(secrets.token_bytes(16))
     session.add(models.PresentationToken(nonce=nonce, licence_id=licence.id, holder_uid=licence.holder_uid,
                                          issued_at=now, expires_at=expires))
-    payload = _b64(orjson.dumps({"lid": licence.id, "exp": int(expires.timestamp()), "nonce": nonce}))
     key = await signing_key(session)
+    payload = _b64(orjson.dumps({"lid": licence.id, "exp": int(expires.timestamp()), "nonce": nonce,
+                                 "kid": key.key_id}))
     signature = key.sign(f"{VERSION}.{payload}".encode())
     await session.flush()
     return IssuedToken(f"{VERSION}.{payload}.{signature}", expires)
@@ -119,7 +126,7 @@ def _payload(token: str) -> dict[str, Any] | None:
     except (binascii.Error, ValueError, orjson.JSONDecodeError):
         return None
     if not (isinstance(claims, dict) and isinstance(claims.get("lid"), str) and isinstance(claims.get("exp"), int)
-            and isinstance(claims.get("nonce"), str)):
+            and isinstance(claims.get("nonce"), str) and isinstance(claims.get("kid", ""), str)):
         return None
     return claims
 
@@ -132,8 +139,7 @@ async def verify_token(session: AsyncSession, caller: Caller | None, token: str,
     claims = _payload(token)
     disclosure: dict[str, Any] | None = None
     licence: models.Licence | None = None
-    key = await signing_key(session)
-    signed = claims is not None and key.verify(token.rsplit(".", 1)[0].encode(), token.rsplit(".", 1)[1])
+    signed = claims is not None and await _signed(session, token, claims)
     if claims is None or not signed:
         outcome = VerificationOutcome.TAMPERED
     elif claims["exp"] < now.timestamp():
@@ -144,7 +150,7 @@ async def verify_token(session: AsyncSession, caller: Caller | None, token: str,
         outcome = VerificationOutcome.REPLAYED if issued is not None else VerificationOutcome.NOT_FOUND
     else:
         licence = await session.get(models.Licence, claims["lid"])
-        outcome, disclosure = await licence_outcome(session, licence, key, now)
+        outcome, disclosure = await licence_outcome(session, licence, now)
     record = models.VerificationRecord(
         id=f"vr-{new_hex(20)}", verified_at=now, verifier=actor_of(caller)[:64], method="TOKEN",
         type_code=licence.type_code if licence is not None else None,
@@ -155,16 +161,33 @@ async def verify_token(session: AsyncSession, caller: Caller | None, token: str,
     return Verification(outcome, disclosure, now, record)
 
 
-async def licence_outcome(session: AsyncSession, licence: models.Licence | None, key: SigningKey, now: datetime,
-                           ) -> tuple[VerificationOutcome, dict[str, Any] | None]:
-    """The outcome for a licence that a good token names, and what the verifier may see of it."""
+async def _signed(session: AsyncSession, token: str, claims: dict[str, Any]) -> bool:
+    """Whether the token's signature verifies with the key that made it (its `kid`); a key the ring does not
+    hold verifies nothing."""
+    key: SigningKey | VerifyingKey | None
+    if "kid" in claims:
+        key = await verifying_key(session, claims["kid"])
+        if key is None:
+            log.warning("presentation token signed by a key not in the key ring: %s", claims["kid"][:40])
+            return False
+    else:
+        key = await signing_key(session)
+    message, signature = token.rsplit(".", 1)
+    return key.verify(message.encode(), signature)
+
+
+async def licence_outcome(session: AsyncSession, licence: models.Licence | None, now: datetime,
+                          ) -> tuple[VerificationOutcome, dict[str, Any] | None]:
+    """The outcome for a licence that a good token (or a number lookup) names, and what the verifier may see
+    of it; its electronic licence is checked with the key that signed it."""
     if licence is None:
         return VerificationOutcome.NOT_FOUND, None
     electronic = await session.scalar(
         select(models.ElectronicLicence).where(models.ElectronicLicence.licence_id == licence.id))
     if electronic is None:
         return VerificationOutcome.NOT_FOUND, None
-    if not face_is_authentic(licence, electronic, key):
+    if await check_face(session, licence, electronic) is not FaceCheck.AUTHENTIC:
+        # Changed outside the write path, or signed by a key the ring does not hold (logged with the reason).
         return VerificationOutcome.TAMPERED, None
     status = licence_status(licence, today_in_china(now))
     return OUTCOME_OF_STATUS[status], {**disclose(face_of(licence), Disclosure.MINIMAL), "status": status.value}

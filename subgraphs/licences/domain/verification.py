@@ -18,7 +18,6 @@ from subgraphs.licences import models
 from subgraphs.licences.access import actor_of, check_regulator
 from subgraphs.licences.codes import LicenceTypeCode, VerificationOutcome
 from subgraphs.licences.domain.chain import ChainName, append
-from subgraphs.licences.domain.signing import signing_key
 from subgraphs.licences.domain.tokens import licence_outcome
 from subgraphs.licences.ids import new_hex
 from subgraphs.licences.status import LicenceStatus
@@ -47,7 +46,7 @@ async def verify_licence(session: AsyncSession, caller: Caller | None, type_code
     holder = None if licence is None else (licence.holder_id_number or licence.holder_credit_code or "").upper()
     if licence is None or holder != id_number:
         licence = None
-    outcome, disclosure = await licence_outcome(session, licence, await signing_key(session), now)
+    outcome, disclosure = await licence_outcome(session, licence, now)
     record = models.VerificationRecord(
         id=f"vr-{new_hex(20)}", verified_at=now, verifier=actor_of(caller)[:64], method="NUMBER",
         type_code=type_code.value, licence_id=licence.id if licence is not None else None, outcome=outcome.value)

@@ -5,8 +5,6 @@ restoration, and the operation log with its CSV export (日志留存)."""
 from __future__ import annotations
 
 import base64
-import csv
-import io
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -29,6 +27,7 @@ from subgraphs.common.paging import (
     decode_cursor,
     keyset_page,
 )
+from subgraphs.common.spreadsheet import csv_text
 from subgraphs.licences import models
 from subgraphs.licences.access import actor_of, check_manager, is_manager
 from subgraphs.licences.codes import LICENCE_TYPES, LicenceOperation, LicenceTypeCode
@@ -230,16 +229,12 @@ CSV_HEADER = ["操作时间", "证照类型", "证照名称", "证照ID", "操�
 
 
 def log_csv(rows: list[models.LicenceOperationLog]) -> bytes:
-    """UTF-8 with a byte-order mark, so that Excel opens the Chinese text correctly."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
-    for row in rows:
-        info = LICENCE_TYPES[LicenceTypeCode(row.type_code)]
-        writer.writerow([row.operated_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"), row.type_code, info.name,
-                         row.licence_id, row.operation, row.operator,
-                         orjson.dumps(row.detail or {}, option=orjson.OPT_SORT_KEYS).decode()])
-    return out.getvalue().encode("utf-8-sig")
+    """UTF-8 with a byte-order mark, so that Excel opens the Chinese text correctly; cells Excel would run
+    as formulas are written as text."""
+    return csv_text(CSV_HEADER, (
+        [row.operated_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"), row.type_code,
+         LICENCE_TYPES[LicenceTypeCode(row.type_code)].name, row.licence_id, row.operation, row.operator,
+         orjson.dumps(row.detail or {}, option=orjson.OPT_SORT_KEYS).decode()] for row in rows)).encode()
 
 
 # --- queries ---------------------------------------------------------------------------------------

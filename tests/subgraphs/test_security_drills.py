@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from graphql import GraphQLError
 from support import errors_of, execute, make_runtime
 
 from subgraphs.common.app import Runtime
 from subgraphs.common.caller import Caller
 from subgraphs.security.app import definition
-from subgraphs.security.domain.drills import sniff
+from subgraphs.security.domain import drills
+from subgraphs.security.domain.drills import check_file, sniff
 
 HOSPITAL = "org-320102-h1"
 
@@ -95,6 +97,20 @@ def test_archives_carrying_programs_are_refused() -> None:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("setup.exe", b"anything")
     assert sniff(buffer.getvalue()) is None
+
+
+def test_every_archive_member_is_checked_up_to_a_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for i in range(1500):
+            archive.writestr(f"notes/{i}.txt", "hello")
+        archive.writestr("notes/z.bin", b"MZ\x90\x00")  # past the first thousand members
+    assert sniff(buffer.getvalue()) is None
+    monkeypatch.setattr(drills, "MAX_ZIP_MEMBERS", 1000)
+    with pytest.raises(GraphQLError) as refused:
+        check_file("notes.zip", b64(buffer.getvalue()), frozenset({"ZIP"}), 10**8)
+    assert "1501 entries" in refused.value.message and "at most 1000" in refused.value.message
+    assert refused.value.extensions == {**(refused.value.extensions or {}), "maximum": 1000}
 
 
 async def test_viewer_levels_view_log_and_uploads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -41,6 +41,8 @@ DRILL_FORMATS = frozenset({"PDF", "DOCX", "XLSX", "PNG", "JPEG", "TEXT"})
 # Leading bytes of programs: refused whatever the file is called (an EXE renamed .pdf stays an EXE).
 _EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"#!", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe",
                      b"\xca\xfe\xba\xbe")
+# Members of an archive the file check looks at, at most: a document has tens to hundreds; more is refused.
+MAX_ZIP_MEMBERS = 10_000
 _RISKY_MEMBER_SUFFIXES = (".exe", ".dll", ".scr", ".bat", ".cmd", ".com", ".ps1", ".vbs", ".js", ".jar", ".sh",
                           ".msi", ".lnk")
 
@@ -50,12 +52,20 @@ def max_bytes(env: str = MAX_FILE_ENV) -> int:
     return int(raw) if raw.strip().isdigit() else DEFAULT_MAX_BYTES
 
 
+class TooManyMembers(ValueError):
+    """An archive with more members than the file check looks at: refused, never passed half-checked."""
+
+
 def _zip_format(content: bytes) -> str | None:
-    """DOCX, XLSX or a plain ZIP; None when the archive is broken or carries a program."""
+    """DOCX, XLSX or a plain ZIP; None when the archive is broken or carries a program. Every member is
+    checked; an archive of more than MAX_ZIP_MEMBERS members raises TooManyMembers."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             names = archive.namelist()
-            for info in archive.infolist()[:1000]:
+            if len(names) > MAX_ZIP_MEMBERS:
+                raise TooManyMembers(f"The archive has {len(names)} entries; the file check accepts at most "
+                                     f"{MAX_ZIP_MEMBERS}.")
+            for info in archive.infolist():
                 if info.filename.lower().endswith(_RISKY_MEMBER_SUFFIXES):
                     return None
                 if info.file_size and not info.is_dir():
@@ -82,7 +92,8 @@ def _is_text(content: bytes) -> bool:
 
 
 def sniff(content: bytes) -> str | None:
-    """The format of `content` by its bytes: PDF, DOCX, XLSX, ZIP, PNG, JPEG, TEXT; None for anything else."""
+    """The format of `content` by its bytes: PDF, DOCX, XLSX, ZIP, PNG, JPEG, TEXT; None for anything else
+    (TooManyMembers for an archive too large to check)."""
     if content.startswith(_EXECUTABLE_MAGIC):
         return None
     if content.startswith(b"%PDF-"):
@@ -118,7 +129,11 @@ def check_file(name: str, content_base64: str, allowed: frozenset[str], limit: i
     if len(content) > limit:
         raise bad_input(f"The file is {len(content)} bytes; the limit is {limit}.", field="contentBase64",
                         limit=limit)
-    kind = sniff(content)
+    try:
+        kind = sniff(content)
+    except TooManyMembers as exc:
+        raise bad_input(f"{file_name} was refused by the file check: {exc}", field="contentBase64",
+                        maximum=MAX_ZIP_MEMBERS) from exc
     if kind is None or kind not in allowed:
         raise bad_input(f"{file_name} was refused by the file check: only {', '.join(sorted(allowed))} files "
                         "are accepted, never programs or scripts.", field="contentBase64",

@@ -31,6 +31,7 @@ Simplifications worth knowing (docs/population/seed-and-scale.md has the full li
 
 from __future__ import annotations
 
+import gc
 import random
 import sys
 from bisect import bisect_right
@@ -60,8 +61,10 @@ from db.seed.world import (
     TOWNSHIPS_PER_COUNTY,
     WORLD_DATE,
     PersonRecord,
+    _frozen_constructor,
     _make_person,
     _permutation,
+    _resident_id,
     _stream_key,
     age_on,
 )
@@ -289,11 +292,13 @@ class PopulationPerson:
 
     @property
     def boys_count(self) -> int:
-        return sum(1 for c in self.children if c.sex == "MALE")
+        children = self.children
+        return sum(1 for c in children if c.sex == "MALE") if children else 0
 
     @property
     def youngest_child_birth_date(self) -> date | None:
-        return max((c.birth_date for c in self.children), default=None)
+        children = self.children
+        return max((c.birth_date for c in children), default=None) if children else None
 
 
 @dataclass(frozen=True)
@@ -303,6 +308,15 @@ class PopulationBlock:
     households: tuple[HouseholdRecord, ...]
     # (virtual index, report): a seed of n persons holds the report when the virtual index is below n.
     unmatched_deaths: tuple[tuple[int, DeathReport], ...]
+
+
+# Positional constructors of the records made for most persons, without the frozen dataclasses' per-field
+# __setattr__ (world.py `_frozen_constructor`): every field, in field order.
+_new_spouse = _frozen_constructor(Spouse)
+_new_marriage = _frozen_constructor(MarriageRecord)
+_new_child = _frozen_constructor(ChildRecord)
+_new_household = _frozen_constructor(HouseholdRecord)
+_new_person = _frozen_constructor(PopulationPerson)
 
 
 # ---------------------------------------------------------------------------
@@ -322,14 +336,18 @@ def _check_char(first17: str) -> str:
 
 
 def _id_number(region6: str, born: date, sequence: int) -> str:
-    first17 = f"{region6}{born.year}{born.month:02d}{born.day:02d}{sequence:03d}"
-    return first17 + _check_char(first17)
+    # region6 + YYYYMMDD + the 3-digit sequence + _check_char of those 17 digits, from world.py's tables.
+    return _resident_id(region6, born.toordinal(), sequence)
+
+
+# The variant character of a UUID for each hex digit drawn in its place: '89ab'[int(digit, 16) & 3].
+_UUID_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def _uuid(rng: random.Random) -> str:
     """A version-4 UUID from the block's stream (a deterministic row id)."""
     h = f"{rng.getrandbits(128):032x}"
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_UUID_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 def _plus_years(day: date, years: float) -> date:
@@ -372,17 +390,23 @@ def _uniform(uid: str, start: int) -> float:
     return int(uid[start:start + 8], 16) / 0x1_0000_0000
 
 
+_MALE_POOL = (_MALE_GIVEN, len(_MALE_GIVEN))
+_FEMALE_POOL = (_FEMALE_GIVEN, len(_FEMALE_GIVEN))
+_PHONE_PREFIX_COUNT = len(_PHONE_PREFIXES)
+
+
 def _random_name(rng: random.Random, sex: str, surname: str | None = None) -> str:
-    pool = _MALE_GIVEN if sex == "MALE" else _FEMALE_GIVEN
-    family = surname or _SURNAME_CHARS[bisect_right(_SURNAME_CUM, rng.random() * _SURNAME_TOTAL)]
-    given = pool[int(rng.random() * len(pool))]
-    if rng.random() >= 0.2:
-        given += pool[int(rng.random() * len(pool))]
+    draw = rng.random
+    pool, size = _MALE_POOL if sex == "MALE" else _FEMALE_POOL
+    family = surname or _SURNAME_CHARS[bisect_right(_SURNAME_CUM, draw() * _SURNAME_TOTAL)]
+    given = pool[int(draw() * size)]
+    if draw() >= 0.2:
+        given += pool[int(draw() * size)]
     return family + given
 
 
 def _random_phone(rng: random.Random) -> str:
-    return f"{_PHONE_PREFIXES[int(rng.random() * len(_PHONE_PREFIXES))]}{rng.getrandbits(32) % 10**8:08d}"
+    return f"{_PHONE_PREFIXES[int(rng.random() * _PHONE_PREFIX_COUNT)]}{rng.getrandbits(32) % 100_000_000:08d}"
 
 
 def _moment(day: date, rng: random.Random) -> datetime:
@@ -483,6 +507,7 @@ _WORK_RURAL = _table([(_LEADER, 2), (_PROFESSIONAL, 5), (_CLERK, 8), (_SERVICE, 
 # Sizes drawn for each household of a township's persons in a block (the last one takes what is left):
 # about 2.5 persons on average, Jiangsu's 2020 census says 2.6.
 _HOUSEHOLD_SIZES = _table([("1", 22), ("2", 28), ("3", 22), ("4", 14), ("5", 14)])
+_HOUSEHOLD_SIZE_VALUES = tuple(int(size) for size in _HOUSEHOLD_SIZES[1])
 
 # Marriage: share ever married, and the first-marriage age as legal age + a gamma-distributed delay (peak
 # 25-30 for recent cohorts, earlier for older ones).
@@ -542,6 +567,13 @@ _SPECIAL_POLICY = "计划生育家庭特别扶助"
 
 
 def _education(rng: random.Random, age: int) -> str | None:
+    if 0 <= age < _EDUCATION_TABLE_AGES:
+        fixed, cumulative, values = _EDUCATION_AT[age]
+        return fixed if cumulative is None else values[bisect_right(cumulative, rng.random() * cumulative[-1])]
+    return _education_of(rng, age)
+
+
+def _education_of(rng: random.Random, age: int) -> str | None:
     if age < 6:
         return None
     if age < 12:
@@ -550,6 +582,15 @@ def _education(rng: random.Random, age: int) -> str | None:
         return "JUNIOR_SECONDARY"
     cumulative, values = _EDUCATION_BY_AGE[bisect_right(_EDUCATION_LIMITS, age)][1]
     return _pick(rng, cumulative, values)
+
+
+# `_education_of` by age, looked up: (the value without a draw, or None and the table to draw from).
+_EDUCATION_TABLE_AGES = 200
+_EDUCATION_AT: tuple[tuple[str | None, tuple[float, ...] | None, tuple[str, ...]], ...] = tuple(
+    (None if age < 6 else "PRIMARY" if age < 12 else "JUNIOR_SECONDARY", None, ()) if age < 15
+    else (None, *_EDUCATION_BY_AGE[bisect_right(_EDUCATION_LIMITS, age)][1])
+    for age in range(_EDUCATION_TABLE_AGES)
+)
 
 
 def _occupation(rng: random.Random, age: int, sex: str, education: str | None, county_is_district: bool) -> str | None:
@@ -592,6 +633,16 @@ def _widow_age(u: float, sex: str) -> float | None:
 
 
 _DISTRICTS = frozenset(code for code, name in region_names().items() if len(code) == 6 and name.endswith("区"))
+# Per county: (a district, the inter-province inflow share, the within-province movers' share).
+_COUNTY_TRAITS: dict[str, tuple[bool, float, float]] = {
+    county: (county in _DISTRICTS, _INFLOW_P[county[:4] + "00" in _MIGRANT_CITIES],
+             _MOBILE_EXTRA_P[county[:4] + "00" in _MIGRANT_CITIES])
+    for county in (township[:6] for townships in _TOWNSHIPS for township in townships)
+}
+# The chance of a death reported in the window (three years), by age.
+_DEATH_P = tuple(3 * _death_rate(age) for age in range(_DEATH_RATE_AGES[-1]))
+_DEATH_FIRST, _DEATH_LAST = _DEATH_WINDOW[0].toordinal(), _DEATH_WINDOW[1].toordinal()
+_WORLD_ORDINAL = WORLD_DATE.toordinal()
 
 
 # ---------------------------------------------------------------------------
@@ -599,7 +650,7 @@ _DISTRICTS = frozenset(code for code, name in region_names().items() if len(code
 # ---------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Draft:
     w: PersonRecord
     rng: random.Random
@@ -646,56 +697,53 @@ class _Draft:
 
 
 def _draft(rng: random.Random, w: PersonRecord) -> _Draft:
-    age = age_on(w.birth_date)
-    county = w.management_region[:6]
-    district = county in _DISTRICTS
-    ethnicity = _pick(rng, *_MINORITIES) if rng.random() < _MINORITY_P else "01"
-    migrant_city = county[:4] + "00" in _MIGRANT_CITIES
+    draw = rng.random
+    born, sex = w.birth_date, w.sex
+    age = age_on(born)
+    district, inflow_p, mobile_p = _COUNTY_TRAITS[w.management_region[:6]]
+    ethnicity = _pick(rng, *_MINORITIES) if draw() < _MINORITY_P else "01"
     if _uniform(w.uid, 9) < _HMT_P:
         person_type = "FOREIGN_HMT_UNKNOWN"
-    elif rng.random() < _INFLOW_P[migrant_city]:
+    elif draw() < inflow_p:
         person_type = "INTER_PROVINCE_INFLOW"
     else:
         person_type = "HOUSEHOLD_REGISTERED"
-    mobile = person_type != "HOUSEHOLD_REGISTERED" or rng.random() < _MOBILE_EXTRA_P[migrant_city]
+    mobile = person_type != "HOUSEHOLD_REGISTERED" or draw() < mobile_p
     education = _education(rng, age)
-    occupation = _occupation(rng, age, w.sex, education, district)
-    hukou = _hukou_type(rng, w.birth_date, person_type, district)
+    occupation = _occupation(rng, age, sex, education, district)
+    hukou = _hukou_type(rng, born, person_type, district)
 
     death_date = None
-    if rng.random() < 3 * _death_rate(age):
-        first = max(_DEATH_WINDOW[0].toordinal(), w.birth_date.toordinal() + 1)
-        last = _DEATH_WINDOW[1].toordinal()
-        death_date = date.fromordinal(first + int(rng.random() * max(last - first + 1, 1)))
-    cancelled = death_date is None and rng.random() < _CANCELLED_P
+    if draw() < _DEATH_P[age]:
+        first = max(_DEATH_FIRST, born.toordinal() + 1)
+        death_date = date.fromordinal(first + int(draw() * max(_DEATH_LAST - first + 1, 1)))
+    cancelled = death_date is None and draw() < _CANCELLED_P
 
     first_marriage = None
     divorce_after = remarriage_after = remarry_after_widowhood = None
     reunion = False
     widow = None
-    if rng.random() < _EVER_MARRIED_P[w.sex]:
+    if draw() < _EVER_MARRIED_P[sex]:
         # Cohorts born before 1975 married younger.
-        scale = 1.8 if w.birth_date.year < 1975 else 2.5
+        scale = 1.8 if born.year < 1975 else 2.5
         delay = min(rng.gammavariate(3.0, scale), 28.0)
-        first_marriage = _plus_years(w.birth_date, _LEGAL_AGE[w.sex] + delay)
-        if rng.random() < _DIVORCE_P:
-            divorce_after = 1 + rng.random() * 24
-            if rng.random() < _REMARRY_AFTER_DIVORCE_P:
-                remarriage_after = 1 + rng.random() * 7
-                reunion = rng.random() < _REUNION_P
-        widow = _widow_age(rng.random(), w.sex)
-        if widow is not None and widow < 65 and rng.random() < _REMARRY_AFTER_WIDOWHOOD_P:
-            remarry_after_widowhood = 1 + rng.random() * 4
+        first_marriage = _plus_years(born, _LEGAL_AGE[sex] + delay)
+        if draw() < _DIVORCE_P:
+            divorce_after = 1 + draw() * 24
+            if draw() < _REMARRY_AFTER_DIVORCE_P:
+                remarriage_after = 1 + draw() * 7
+                reunion = draw() < _REUNION_P
+        widow = _widow_age(draw(), sex)
+        if widow is not None and widow < 65 and draw() < _REMARRY_AFTER_WIDOWHOOD_P:
+            remarry_after_widowhood = 1 + draw() * 4
     children_wanted = 0
-    if w.sex == "FEMALE" and (first_marriage is not None or rng.random() < _UNMARRIED_MOTHER_P):
-        plan = _CHILDREN_PLANS[bisect_right(_CHILDREN_PLAN_COHORTS, w.birth_date.year)]
-        children_wanted = bisect_right(plan, rng.random())
-    return _Draft(w=w, rng=rng, age=age, ethnicity=ethnicity, person_type=person_type,
-                  mobility="MOBILE" if mobile else "RESIDENT", hukou_type=hukou, education=education,
-                  occupation=occupation, first_marriage=first_marriage, divorce_after=divorce_after,
-                  remarriage_after=remarriage_after, reunion=reunion, widow_age=widow,
-                  remarry_after_widowhood=remarry_after_widowhood, children_wanted=children_wanted,
-                  death_date=death_date, cancelled=cancelled)
+    if sex == "FEMALE" and (first_marriage is not None or draw() < _UNMARRIED_MOTHER_P):
+        plan = _CHILDREN_PLANS[bisect_right(_CHILDREN_PLAN_COHORTS, born.year)]
+        children_wanted = bisect_right(plan, draw())
+    # Positional, in _Draft's field order (cheaper than keywords for a record made per person).
+    return _Draft(w, rng, age, ethnicity, person_type, "MOBILE" if mobile else "RESIDENT", hukou, education,
+                  occupation, first_marriage, divorce_after, remarriage_after, reunion, widow,
+                  remarry_after_widowhood, children_wanted, death_date, cancelled)
 
 
 # ---------------------------------------------------------------------------
@@ -733,9 +781,17 @@ def _couple_date(a: _Draft, b: _Draft) -> date | None:
     return married if married <= WORLD_DATE else None
 
 
+def _head_key(m: _Draft) -> tuple[int, int]:
+    return m.age, -m.w.index
+
+
 def _households(seed: int, block: int, drafts: list[_Draft]) -> list[HouseholdRecord]:
     rng = random.Random(_stream_key(seed, _STREAM_HOUSEHOLDS, block))
+    draw = rng.random
     tree = _tree()
+    groups_of_township, full_names = tree.groups_of_township, tree.full_names
+    size_cumulative = _HOUSEHOLD_SIZES[0]
+    size_total = size_cumulative[-1]
     by_township: dict[str, list[_Draft]] = {}
     for d in drafts:
         by_township.setdefault(d.w.household_region, []).append(d)
@@ -744,37 +800,46 @@ def _households(seed: int, block: int, drafts: list[_Draft]) -> list[HouseholdRe
     for township in sorted(by_township):
         members_left = by_township[township]
         county = township[:6]
-        while members_left:
-            size = int(_pick(rng, *_HOUSEHOLD_SIZES))
-            members, members_left = members_left[:size], members_left[size:]
-            grown = [m for m in members if 18 <= m.age <= 79]
-            head = max(grown or members, key=lambda m: (m.age, -m.w.index))
-            groups = tree.groups_of_township[township]
-            group = groups[int(rng.random() * len(groups))]
-            house_number = f"{1 + int(rng.random() * 300)}号"
+        groups = groups_of_township[township]
+        group_count = len(groups)
+        at, left = 0, len(members_left)
+        while at < left:
+            size = _HOUSEHOLD_SIZE_VALUES[bisect_right(size_cumulative, draw() * size_total)]
+            members = members_left[at:at + size]
+            at += size
+            if len(members) == 1:
+                head = members[0]
+            else:
+                grown = [m for m in members if 18 <= m.age <= 79]
+                head = max(grown or members, key=_head_key)
+            group = groups[int(draw() * group_count)]
+            house_number = f"{1 + int(draw() * 300)}号"
             ordinal = ordinals.get(county, 0)
             ordinals[county] = ordinal + 1
             number = f"{county}{household_counter(block, ordinal):09d}"
-            address = tree.full_names[group] + house_number
+            address = full_names[group] + house_number
             for m in members:
                 m.household_no, m.household_group, m.household_address = number, group, address
                 m.relation = "HEAD" if m is head else _relation(head, m)
-            candidates = [(abs(_years_between(m.w.birth_date, head.w.birth_date)), m.w.index, m, married)
-                          for m in members if m is not head and (married := _couple_date(head, m)) is not None]
-            if candidates:
-                _, _, partner, married = min(candidates, key=lambda c: (c[0], c[1]))
-                head.partner, partner.partner = partner, head
-                head.couple_date = partner.couple_date = married
-                partner.relation = "SPOUSE"
-            mother = head if head.w.sex == "FEMALE" else head.partner
-            if mother is not None:
-                for m in members:
-                    # At most three: a fourth child member stays the head's child without being hers on record.
-                    if m.relation == "CHILD" and 20 <= _years_between(mother.w.birth_date, m.w.birth_date) <= 45 \
-                            and m.w.birth_date <= mother.horizon and len(mother.household_children) < 3:
-                        mother.household_children.append(m)
-            out.append(HouseholdRecord(number, group, address, house_number, head.w.index,
-                                       tuple(m.w.index for m in members)))
+            if len(members) > 1:
+                candidates = [(abs(_years_between(m.w.birth_date, head.w.birth_date)), m.w.index, m, married)
+                              for m in members if m is not head and (married := _couple_date(head, m)) is not None]
+                if candidates:
+                    _, _, partner, married = min(candidates, key=lambda c: (c[0], c[1]))
+                    head.partner, partner.partner = partner, head
+                    head.couple_date = partner.couple_date = married
+                    partner.relation = "SPOUSE"
+                mother = head if head.w.sex == "FEMALE" else head.partner
+                if mother is not None:
+                    for m in members:
+                        # At most three: a fourth child member stays the head's child without being hers on
+                        # record.
+                        if m.relation == "CHILD" and 20 <= _years_between(mother.w.birth_date, m.w.birth_date) <= 45 \
+                                and m.w.birth_date <= mother.horizon and len(mother.household_children) < 3:
+                            mother.household_children.append(m)
+            # (A one-person household has no couple and no child members.)
+            out.append(_new_household(number, group, address, house_number, head.w.index,
+                                      tuple([m.w.index for m in members])))
     out.sort(key=lambda h: h.first_index)
     return out
 
@@ -784,29 +849,42 @@ def _households(seed: int, block: int, drafts: list[_Draft]) -> list[HouseholdRe
 # ---------------------------------------------------------------------------
 
 
+_TOWNSHIP_COUNTIES = len(_TOWNSHIPS)
+
+
 def _synthetic_spouse(d: _Draft, married_on: date) -> Spouse:
     rng = d.rng
-    sex = "MALE" if d.w.sex == "FEMALE" else "FEMALE"
+    draw = rng.random
+    w = d.w
     # Husbands a little older than their wives, on average.
-    gap = rng.gauss(2.0, 3.0) if sex == "MALE" else rng.gauss(-2.0, 3.0)
-    born = _plus_years(d.w.birth_date, -gap)
-    legal = _birthday(born, _LEGAL_AGE[sex])
+    if w.sex == "FEMALE":
+        sex, gap, legal_age, pool, pool_size = "MALE", rng.gauss(2.0, 3.0), 22, *_MALE_POOL
+    else:
+        sex, gap, legal_age, pool, pool_size = "FEMALE", rng.gauss(-2.0, 3.0), 20, *_FEMALE_POOL
+    born = date.fromordinal(w.birth_date.toordinal() + int(-gap * _DAYS_PER_YEAR))  # _plus_years(birth, -gap)
+    legal = _birthday(born, legal_age)
     if legal > married_on:
         born = _plus_days(born, -(legal.toordinal() - married_on.toordinal()) - 1)
-    township = d.w.household_region if rng.random() < 0.6 else _TOWNSHIPS[int(rng.random() * len(_TOWNSHIPS))][0]
+    township = w.household_region if draw() < 0.6 else _TOWNSHIPS[int(draw() * _TOWNSHIP_COUNTIES)][0]
     groups = _tree().groups_of_township[township]
-    home = groups[int(rng.random() * len(groups))]
-    sequence = 2 * int(rng.random() * 500) + (1 if sex == "MALE" else 0)
-    ethnicity = d.ethnicity if rng.random() < 0.7 else "01"
-    return Spouse(name=_random_name(rng, sex), id_number=_id_number(township[:6], born, sequence),
-                  ethnicity=ethnicity, birth_date=born, education=_education(rng, age_on(born)),
-                  phone=_random_phone(rng), household_region=home, residence_region=home)
+    home = groups[int(draw() * len(groups))]
+    sequence = 2 * int(draw() * 500) + (1 if sex == "MALE" else 0)
+    ethnicity = d.ethnicity if draw() < 0.7 else "01"
+    # _random_name(rng, sex):
+    name = _SURNAME_CHARS[bisect_right(_SURNAME_CUM, draw() * _SURNAME_TOTAL)] + pool[int(draw() * pool_size)]
+    if draw() >= 0.2:
+        name += pool[int(draw() * pool_size)]
+    id_number = _resident_id(township[:6], born.toordinal(), sequence)  # _id_number(township[:6], born, sequence)
+    education = _education(rng, age_on(born))
+    phone = f"{_PHONE_PREFIXES[int(draw() * _PHONE_PREFIX_COUNT)]}{rng.getrandbits(32) % 100_000_000:08d}"
+    # Spouse(name, id_number, ethnicity, birth_date, education, phone, household_region, residence_region, index)
+    return _new_spouse(name, id_number, ethnicity, born, education, phone, home, home, None)
 
 
 def _world_spouse(p: _Draft) -> Spouse:
-    return Spouse(name=p.w.name, id_number=_held_id(p)[0], ethnicity=p.ethnicity, birth_date=p.w.birth_date,
-                  education=p.education, phone=p.w.phone, household_region=p.household_group,
-                  residence_region=p.household_group, index=p.w.index)
+    w = p.w
+    return _new_spouse(w.name, _held_id(p)[0], p.ethnicity, w.birth_date, p.education, w.phone,
+                       p.household_group, p.household_group, w.index)
 
 
 def _reported(d: _Draft, day: date) -> date:
@@ -815,10 +893,9 @@ def _reported(d: _Draft, day: date) -> date:
 
 def _marriages(d: _Draft) -> tuple[MarriageRecord, ...]:
     events: list[tuple[str, date, Spouse]] = []
-    horizon = d.horizon
     if d.partner is not None and d.couple_date is not None:
         events.append(("FIRST_MARRIAGE", d.couple_date, _world_spouse(d.partner)))
-    elif d.first_marriage is not None and d.first_marriage <= horizon:
+    elif d.first_marriage is not None and d.first_marriage <= (horizon := d.death_date or WORLD_DATE):
         current = d.first_marriage
         spouse = _synthetic_spouse(d, current)
         events.append(("FIRST_MARRIAGE", current, spouse))
@@ -844,41 +921,66 @@ def _marriages(d: _Draft) -> tuple[MarriageRecord, ...]:
                 again = _plus_years(widowed_on, d.remarry_after_widowhood)
                 if again <= horizon:
                     events.append(("REMARRIAGE", again, _synthetic_spouse(d, again)))
-    return tuple(MarriageRecord(_uuid(d.rng), kind, day, _reported(d, day), spouse) for kind, day, spouse in events)
+    else:
+        return ()
+    rng = d.rng
+    draw, bits = rng.random, rng.getrandbits
+    out = []
+    for kind, day, spouse in events:
+        # MarriageRecord(id, kind, event_date, reported_on, spouse): _uuid(rng), then _reported(d, day).
+        h = f"{bits(128):032x}"
+        out.append(_new_marriage(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_UUID_VARIANT[h[16]]}{h[17:20]}-{h[20:]}", kind, day,
+                                 min(date.fromordinal(day.toordinal() + int(draw() * 60)), WORLD_DATE), spouse))
+    return tuple(out)
+
+
+_MARITAL_STATUS_OF_LAST = {"DIVORCE": "DIVORCED", "WIDOWED": "WIDOWED"}
+
+
+def _event_date(m: MarriageRecord) -> date:
+    return m.event_date
 
 
 def marital_status_of(marriages: Iterable[MarriageRecord]) -> str:
     """婚姻状况 derived from the history: the last event decides."""
-    last = max(marriages, key=lambda m: m.event_date, default=None)
+    last = max(marriages, key=_event_date, default=None)
     if last is None:
         return "UNMARRIED"
-    return {"DIVORCE": "DIVORCED", "WIDOWED": "WIDOWED"}.get(last.kind, "MARRIED")
+    return _MARITAL_STATUS_OF_LAST.get(last.kind, "MARRIED")
+
+
+def _birth_date_of(d: _Draft) -> date:
+    return d.w.birth_date
 
 
 def _children(d: _Draft, marriages: tuple[MarriageRecord, ...]) -> tuple[ChildRecord, ...]:
-    if d.w.sex != "FEMALE":
+    w = d.w
+    if w.sex != "FEMALE" or not (d.children_wanted or d.household_children):
         return ()
-    linked = sorted(d.household_children, key=lambda c: c.w.birth_date)
+    linked = sorted(d.household_children, key=_birth_date_of)
     wanted = max(d.children_wanted, len(linked))
-    if wanted == 0:
-        return ()
     rng = d.rng
-    window_start = _birthday(d.w.birth_date, 20)
+    draw = rng.random
+    mother_born = w.birth_date
+    window_start = _birthday(mother_born, 20)
     first_marriage = marriages[0].event_date if marriages else None
-    start = max(window_start, first_marriage) if first_marriage else _plus_years(window_start, rng.random() * 10)
-    end = min(_birthday(d.w.birth_date, 45), d.horizon)
+    start = max(window_start, first_marriage) if first_marriage else _plus_years(window_start, draw() * 10)
+    end = min(_birthday(mother_born, 45), d.death_date or WORLD_DATE)
     dates = [c.w.birth_date for c in linked]
-    late = d.w.birth_date.year >= _LATE_COHORT
-    day = _plus_years(start, (1.5 + rng.random() * 5.0) if late else (0.8 + rng.random() * 2.7))
+    late = mother_born.year >= _LATE_COHORT
+    day = _plus_years(start, (1.5 + draw() * 5.0) if late else (0.8 + draw() * 2.7))
     attempts = 0
     while len(dates) < wanted and day <= end and attempts < 6:
         attempts += 1
-        if all(abs(day.toordinal() - other.toordinal()) > 300 for other in dates):
+        ordinal = day.toordinal()
+        if all(abs(ordinal - other.toordinal()) > 300 for other in dates):
             dates.append(day)
-        day = _plus_years(day, (3.0 + rng.random() * 6.0) if late else (1.8 + rng.random() * 5.2))
+        day = _plus_years(day, (3.0 + draw() * 6.0) if late else (1.8 + draw() * 5.2))
+    if not dates:
+        return ()
     dates.sort()
-    father = marriages[0].spouse.name[0] if marriages else d.w.name[0]
-    by_date = {c.w.birth_date: c for c in linked}
+    father = marriages[0].spouse.name[0] if marriages else w.name[0]
+    by_date = {c.w.birth_date: c for c in linked} if linked else {}
     county = d.household_group[:6]
     out: list[ChildRecord] = []
     for order, born in enumerate(dates, start=1):
@@ -890,31 +992,33 @@ def _children(d: _Draft, marriages: tuple[MarriageRecord, ...]) -> tuple[ChildRe
             sex, name, id_number, child_index = member.w.sex, member.w.name, _held_id(member)[0], member.w.index
             child_uid = member.w.uid
         else:
-            sex = "MALE" if rng.random() < _BOY_P else "FEMALE"
+            sex = "MALE" if draw() < _BOY_P else "FEMALE"
             name = _random_name(rng, sex, father)
             child_index = child_uid = None
             id_number = None
-            if (WORLD_DATE.toordinal() - born.toordinal()) > _CHILD_ID_DELAY_DAYS:
-                id_number = _id_number(county, born, 2 * int(rng.random() * 500) + (1 if sex == "MALE" else 0))
-            u = rng.random()
+            if (_WORLD_ORDINAL - born.toordinal()) > _CHILD_ID_DELAY_DAYS:
+                id_number = _id_number(county, born, 2 * int(draw() * 500) + (1 if sex == "MALE" else 0))
+            u = draw()
             deceased, disabled = u < 0.005, 0.005 <= u < 0.015
         policy = "IN_POLICY"
-        if (order >= 3 and born < _THREE_CHILD_POLICY and rng.random() < 0.8) or (
-                order == 2 and born < _TWO_CHILD_POLICY and rng.random() < 0.35):
+        if (order >= 3 and born < _THREE_CHILD_POLICY and draw() < 0.8) or (
+                order == 2 and born < _TWO_CHILD_POLICY and draw() < 0.35):
             policy = "OUT_OF_POLICY"
         death = None
         if deceased:
-            death = _plus_years(born, rng.random() * max(_years_between(born, WORLD_DATE), 0.1))
+            death = _plus_years(born, draw() * max(_years_between(born, WORLD_DATE), 0.1))
             death = min(death, WORLD_DATE)
-        certificate = f"{'NOPQRS'[born.year % 6]}{rng.getrandbits(32) % 10**9:09d}" if born.year >= 1996 else None
-        source = "MCH" if born >= _TWO_CHILD_POLICY and rng.random() < 0.7 else "MANUAL"
-        out.append(ChildRecord(
-            id=_uuid(rng), name=name, sex=sex, birth_date=born, id_number=id_number,
-            birth_order=order, blood_relation="ADOPTED" if rng.random() < 0.004 else "BIRTH",
+        year = born.year
+        certificate = f"{'NOPQRS'[year % 6]}{rng.getrandbits(32) % 1_000_000_000:09d}" if year >= 1996 else None
+        source = "MCH" if born >= _TWO_CHILD_POLICY and draw() < 0.7 else "MANUAL"
+        # ChildRecord(id, name, sex, birth_date, id_number, birth_order, blood_relation, policy_attribute,
+        # health_status, birth_certificate_no, reported_on, death_date, source, child_index, child_uid); the
+        # draws in this order: id, adoption, report delay.
+        out.append(_new_child(
+            _uuid(rng), name, sex, born, id_number, order, "ADOPTED" if draw() < 0.004 else "BIRTH", policy,
             # A child's death is recorded by its date; its health status is then left unrecorded.
-            policy_attribute=policy, health_status=None if deceased else "DISABLED" if disabled else "HEALTHY",
-            birth_certificate_no=certificate, reported_on=_reported(d, born), death_date=death, source=source,
-            child_index=child_index, child_uid=child_uid))
+            None if deceased else "DISABLED" if disabled else "HEALTHY", certificate,
+            min(_plus_days(born, int(draw() * 60)), WORLD_DATE), death, source, child_index, child_uid))
     return tuple(out)
 
 
@@ -978,10 +1082,9 @@ def _death_report(rng: random.Random, *, person_index: int | None, id_number: st
         created_at=reported, steps=tuple(steps))
 
 
-def _dispatch(d: _Draft, management: str) -> DispatchRecord | None:
+def _dispatch(d: _Draft, management: str) -> DispatchRecord:
+    """The dispatch order of a person whose draw against _DISPATCH_P came out below it."""
     rng = d.rng
-    if rng.random() >= _DISPATCH_P:
-        return None
     tree = _tree()
     county = management[:6]
     if rng.random() < 0.85:
@@ -1079,17 +1182,24 @@ def block_count(count: int) -> int:
 
 
 def _finish(d: _Draft) -> PopulationPerson:
-    w, rng, tree = d.w, d.rng, _tree()
+    w, rng = d.w, d.rng
     household_group = d.household_group
     if w.residence_region == w.household_region:
         residence, residence_address = household_group, d.household_address
     else:
+        tree = _tree()
         groups = tree.groups_of_township[w.residence_region]
         residence = groups[int(rng.random() * len(groups))]
         residence_address = f"{tree.full_names[residence]}{1 + int(rng.random() * 300)}号"
     marriages = _marriages(d)
     children = _children(d, marriages)
-    id_number, defect = _held_id(d)
+    # _held_id(d), with the common case (a valid number) first.
+    if d.person_type == "FOREIGN_HMT_UNKNOWN":
+        id_number, defect = None, None
+    elif int(w.uid[1:9], 16) / 0x1_0000_0000 >= _ID_DEFECT_P:  # _uniform(w.uid, 1): see _defective
+        id_number, defect = w.id_number, None
+    else:
+        id_number, defect = _held_id(d)
     death = None
     if d.death_date is not None:
         # The report carries the number population holds, wrong or not (the loop matched it to this record).
@@ -1102,8 +1212,8 @@ def _finish(d: _Draft) -> PopulationPerson:
     status = "DEAD" if dead else "CANCELLED" if d.cancelled else "NORMAL"
     # Cases are managed by the village (村/社区) of the residence: the office level below the township.
     management = residence[:12]
-    dispatch = _dispatch(d, management) if status == "NORMAL" else None
-    support = _support(d, children, death)
+    dispatch = _dispatch(d, management) if status == "NORMAL" and rng.random() < _DISPATCH_P else None
+    support = _support(d, children, death) if len(children) == 1 else ()
     cancelled_on = cancel_reason = None
     if d.cancelled:
         cancelled_on = _plus_days(WORLD_DATE, -1 - int(rng.random() * 5 * 365))
@@ -1113,16 +1223,17 @@ def _finish(d: _Draft) -> PopulationPerson:
         identity_kind, other_id, identity_code = "HK_MACAU_TAIWAN", permit, "T" + permit
     else:
         identity_kind, other_id, identity_code = "RESIDENT", None, id_number
-    return PopulationPerson(
-        world=w, person_no=person_no(w.index + 1), identity_kind=identity_kind, identity_code=identity_code,
-        id_number=id_number, other_id_number=other_id, id_defect=defect, ethnicity=d.ethnicity,
-        person_type=d.person_type, mobility=d.mobility, hukou_type=d.hukou_type, education=d.education,
-        occupation=d.occupation, marital_status=marital_status_of(marriages), household_no=d.household_no,
-        relation_to_head=d.relation, household_region=household_group, residence_region=residence,
-        management_region=management, household_address=d.household_address, residence_address=residence_address,
-        status=status, cancelled_on=cancelled_on, cancel_reason=cancel_reason,
-        death_date=d.death_date if dead else None, marriages=marriages, children=children, death=death,
-        dispatch=dispatch, support=support)
+    # PopulationPerson's fields in order: world, person_no, identity_kind, identity_code, id_number,
+    # other_id_number, id_defect, ethnicity, person_type, mobility, hukou_type, education, occupation,
+    # marital_status, household_no, relation_to_head, household_region, residence_region, management_region,
+    # household_address, residence_address, status, cancelled_on, cancel_reason, death_date, marriages, children,
+    # death, dispatch, support.
+    return _new_person(
+        w, f"RY{w.index + 1:010d}", identity_kind, identity_code, id_number, other_id, defect, d.ethnicity,
+        d.person_type, d.mobility, d.hukou_type, d.education, d.occupation,
+        marital_status_of(marriages) if marriages else "UNMARRIED", d.household_no, d.relation, household_group,
+        residence, management, d.household_address, residence_address, status, cancelled_on, cancel_reason,
+        d.death_date if dead else None, marriages, children, death, dispatch, support)
 
 
 def _unmatched_deaths(seed: int, block: int, persons: list[PopulationPerson]) -> list[tuple[int, DeathReport]]:
@@ -1161,14 +1272,26 @@ def population_block(seed: int, block: int) -> PopulationBlock:
     start = block * BLOCK
     if not 0 <= start < MAX_PERSONS:
         raise ValueError(f"block must be in 0..{block_count(MAX_PERSONS) - 1}, got {block}")
-    # One stream per block (seeding a generator costs more than drawing from it): a person's draws depend on
-    # the block's earlier persons, which random access builds anyway.
-    rng = random.Random(_stream_key(seed, _STREAM_POPULATION, block))
-    perm = _permutation(seed)
-    drafts = [_draft(rng, _make_person(seed, perm, i)) for i in range(start, min(start + BLOCK, MAX_PERSONS))]
-    households = _households(seed, block, drafts)
-    persons = [_finish(d) for d in drafts]
-    return PopulationBlock(block, tuple(persons), tuple(households), tuple(_unmatched_deaths(seed, block, persons)))
+    # The cyclic garbage collector is paused while the block is built: the build allocates some 100,000
+    # containers that all survive it, so the collections they would trigger free nothing, and the full ones
+    # among them walk the whole heap (a third of the build's time with a large heap). It is restored on the way
+    # out, whatever happens; the block's objects are collected as usual later.
+    collecting = gc.isenabled()
+    if collecting:
+        gc.disable()
+    try:
+        # One stream per block (seeding a generator costs more than drawing from it): a person's draws depend on
+        # the block's earlier persons, which random access builds anyway.
+        rng = random.Random(_stream_key(seed, _STREAM_POPULATION, block))
+        perm = _permutation(seed)
+        drafts = [_draft(rng, _make_person(seed, perm, i)) for i in range(start, min(start + BLOCK, MAX_PERSONS))]
+        households = _households(seed, block, drafts)
+        persons = [_finish(d) for d in drafts]
+        unmatched = _unmatched_deaths(seed, block, persons)
+    finally:
+        if collecting:
+            gc.enable()
+    return PopulationBlock(block, tuple(persons), tuple(households), tuple(unmatched))
 
 
 def population_person(seed: int, index: int) -> PopulationPerson:

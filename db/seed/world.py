@@ -30,16 +30,17 @@ Design decisions worth knowing before changing anything:
 
 from __future__ import annotations
 
+import _random
 import hashlib
 import random
 import sys
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, fields
 from datetime import date
 from functools import lru_cache
 from itertools import accumulate
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from tqdm import tqdm
 
@@ -53,7 +54,7 @@ from db.seed.regions import (
     jiangsu_regions,
     region_names,
 )
-from subgraphs.common.validators import make_resident_id, make_uscc
+from subgraphs.common.validators import make_uscc
 
 __all__ = [
     "MAX_PERSONS",
@@ -101,6 +102,37 @@ class PersonRecord:
     residence_region: str
     management_region: str
     phone: str
+
+
+_T = TypeVar("_T")
+
+
+def _frozen_constructor(cls: type[_T]) -> Callable[..., _T]:
+    """A positional constructor of the frozen dataclass `cls` for the generator's hot paths.
+
+    The generated __init__ of a frozen dataclass sets each field through object.__setattr__, about a fifth of
+    a microsecond per field, which adds up over tens of millions of records. This builds the same instance (all
+    fields in its __dict__, in field order) in one step. Every field must be given, in field order (there are
+    no defaults); nothing is checked, as a plain frozen dataclass checks nothing either. Like dataclasses' own
+    __init__, the function is compiled from the field names.
+    """
+    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    assert not hasattr(cls, "__post_init__") and not hasattr(cls, "__slots__"), cls
+    assert all(name.isidentifier() and not name.startswith("_frozen_") for name in names), names
+    source = (
+        f"def construct({', '.join(names)}):\n"
+        "    _frozen_instance = _frozen_new(_frozen_cls)\n"
+        f"    _frozen_set(_frozen_instance, '__dict__', {{{', '.join(f'{n!r}: {n}' for n in names)}}})\n"
+        "    return _frozen_instance\n"
+    )
+    namespace: dict[str, Any] = {"_frozen_new": object.__new__, "_frozen_set": object.__setattr__, "_frozen_cls": cls}
+    exec(source, namespace)
+    construct: Callable[..., _T] = namespace["construct"]
+    construct.__qualname__ = construct.__name__ = f"new_{cls.__name__}"
+    return construct
+
+
+_new_person_record = _frozen_constructor(PersonRecord)
 
 
 @dataclass(frozen=True)
@@ -151,6 +183,12 @@ def _stream_key(seed: int, stream: int, index: int) -> int:
     # random.Random(int) seeds from abs(int), so the key must stay non-negative to keep
     # negative seeds distinct from positive ones; 40 index bits is far beyond MAX_PERSONS.
     return (((seed & _SEED_MASK) << 8 | stream) << 40) | index
+
+
+# The C generator behind random.Random: the same stream for an integer seed (random.Random.seed hands integers
+# straight to it), without random.Random's Python-level __init__ and seed() around the construction. Good for
+# random(), getrandbits() and randbytes() only (gauss() and the other distributions live in random.Random).
+_stream_rng = _random.Random
 
 
 def _named_rng(seed: int, name: str) -> random.Random:
@@ -227,6 +265,10 @@ _SLOT_MULTIPLIER = 263
 class _Permutation:
     rounds: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]
     slot_shift: int
+    # The keyed uid hash of the seed having absorbed f"{seed}:" (see person_uid), copied for each person.
+    uid_hash: Any
+    # _stream_key(seed, _STREAM_PERSON, 0): a person's key is this | index.
+    person_key: int
 
 
 @lru_cache(maxsize=32)
@@ -235,7 +277,9 @@ def _permutation(seed: int) -> _Permutation:
     # Four rounds with independent random round functions are a pseudo-random permutation
     # (Luby-Rackoff); table look-ups keep each round to a few bytecodes.
     t0, t1, t2, t3 = (tuple(rng.getrandbits(_HALF_BITS) for _ in range(1 << _HALF_BITS)) for _ in range(4))
-    return _Permutation((t0, t1, t2, t3), rng.randrange(_SLOTS_PER_DAY))
+    return _Permutation(
+        (t0, t1, t2, t3), rng.randrange(_SLOTS_PER_DAY), _uid_hash(seed), _stream_key(seed, _STREAM_PERSON, 0)
+    )
 
 
 def _birth_and_slot(perm: _Permutation, index: int) -> tuple[int, int]:
@@ -355,37 +399,105 @@ def _pick_township(rng: random.Random) -> str:
     return _TOWNSHIPS[_pick_county(rng)][int(rng.random() * TOWNSHIPS_PER_COUNTY)]
 
 
+def _uid_hash(seed: int) -> Any:
+    return hashlib.blake2b(f"{seed}:".encode(), key=_UID_KEY, digest_size=10)
+
+
 def person_uid(seed: int, index: int) -> str:
     digest = hashlib.blake2b(f"{seed}:{index}".encode(), key=_UID_KEY, digest_size=10).hexdigest()
     return "P" + digest.upper()
 
 
+# ---------------------------------------------------------------------------
+# ID numbers without validation (the generator's inputs are valid by construction)
+# ---------------------------------------------------------------------------
+
+# GB 11643 weights of the region (6), birth date (8) and sequence (3) digits; see validators.id_check_digit.
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK_CHARS = "10X98765432"
+
+
+def _weighted(digits: str, first: int) -> int:
+    return sum(int(c) * w for c, w in zip(digits, _ID_WEIGHTS[first : first + len(digits)], strict=True))
+
+
+# Per day ordinal: (the date, its YYYYMMDD digits, their weighted sum, the age on WORLD_DATE); filled on demand.
+_DAYS: dict[int, tuple[date, str, int, int]] = {}
+# Per 6-digit region: the weighted sum of its digits; filled on demand.
+_REGION_SUMS: dict[str, int] = {}
+# Per sequence number 0..999: its three digits and their weighted sum.
+_SEQUENCES: tuple[tuple[str, int], ...] = tuple((f"{n:03d}", _weighted(f"{n:03d}", 14)) for n in range(1000))
+
+
+def _day(ordinal: int) -> tuple[date, str, int, int]:
+    """The `_DAYS` entry of a day ordinal (made on first use)."""
+    entry = _DAYS.get(ordinal)
+    if entry is None:
+        day = date.fromordinal(ordinal)
+        digits = f"{day:%Y%m%d}"
+        # _weighted(digits, 6) over the ASCII codes (the weights 2, 1, 6, 3, 7, 9, 10, 5 add up to 43).
+        v = digits.encode()
+        total = 2 * v[0] + v[1] + 6 * v[2] + 3 * v[3] + 7 * v[4] + 9 * v[5] + 10 * v[6] + 5 * v[7] - 43 * 48
+        entry = _DAYS[ordinal] = (day, digits, total, age_on(day))
+    return entry
+
+
+def _region_sum(region6: str) -> int:
+    total = _REGION_SUMS.get(region6)
+    if total is None:
+        total = _REGION_SUMS[region6] = _weighted(region6, 0)
+    return total
+
+
+def _resident_id(region6: str, ordinal: int, sequence: int) -> str:
+    """`make_resident_id(region6, date.fromordinal(ordinal), sequence)` without its checks, for arguments known
+    to be valid (6 digits of a real province, a date from 1900 on with a 4-digit year, 0 <= sequence <= 999)."""
+    _, digits, date_sum, _ = _DAYS.get(ordinal) or _day(ordinal)
+    sequence_digits, sequence_sum = _SEQUENCES[sequence]
+    total = (_REGION_SUMS.get(region6) or _region_sum(region6)) + date_sum + sequence_sum
+    return f"{region6}{digits}{sequence_digits}{_ID_CHECK_CHARS[total % 11]}"
+
+
+_GIVEN_POOLS = ((_FEMALE_GIVEN, len(_FEMALE_GIVEN)), (_MALE_GIVEN, len(_MALE_GIVEN)))
+_PHONE_PREFIX_COUNT = len(_PHONE_PREFIXES)
+
+
 def _make_person(seed: int, perm: _Permutation, index: int) -> PersonRecord:
+    # The draws, in order: sex, surname, given name (one or two characters), household township, same
+    # residence (else the residence township), phone. _is_female() replays the first.
     birth_ordinal, slot = _birth_and_slot(perm, index)
-    birth = date.fromordinal(birth_ordinal)
-    rng = random.Random(_stream_key(seed, _STREAM_PERSON, index))
-    # The sex must stay the first draw: _is_female() replays just this draw.
-    male = rng.random() < _MALE_P
-    pool = _MALE_GIVEN if male else _FEMALE_GIVEN
-    surname = _SURNAME_CHARS[bisect_right(_SURNAME_CUM, rng.random() * _SURNAME_TOTAL)]
-    given = pool[int(rng.random() * len(pool))]
-    if rng.random() >= _SINGLE_CHAR_GIVEN_NAME_P:
-        given += pool[int(rng.random() * len(pool))]
-    household = _pick_township(rng)
-    residence = household if rng.random() < _SAME_RESIDENCE_P else _pick_township(rng)
-    phone = f"{_PHONE_PREFIXES[int(rng.random() * len(_PHONE_PREFIXES))]}{rng.getrandbits(32) % 10**8:08d}"
-    id_number = make_resident_id(household[:6], birth, 2 * slot + (1 if male else 0))
-    return PersonRecord(
-        index=index,
-        uid=person_uid(seed, index),
-        name=surname + given,
-        sex="MALE" if male else "FEMALE",
-        birth_date=birth,
-        id_number=id_number,
-        household_region=household,
-        residence_region=residence,
-        management_region=residence,
-        phone=phone,
+    birth, birth_digits, birth_sum, _ = _DAYS.get(birth_ordinal) or _day(birth_ordinal)
+    rng = _stream_rng(perm.person_key | index)  # _stream_key(seed, _STREAM_PERSON, index)
+    draw = rng.random
+    male = draw() < _MALE_P
+    pool, pool_size = _GIVEN_POOLS[male]
+    surname = _SURNAME_CHARS[bisect_right(_SURNAME_CUM, draw() * _SURNAME_TOTAL)]
+    given = pool[int(draw() * pool_size)]
+    if draw() >= _SINGLE_CHAR_GIVEN_NAME_P:
+        given += pool[int(draw() * pool_size)]
+    household = _TOWNSHIPS[bisect_right(_COUNTY_CUM, draw() * _COUNTY_TOTAL)][int(draw() * TOWNSHIPS_PER_COUNTY)]
+    if draw() < _SAME_RESIDENCE_P:
+        residence = household
+    else:
+        residence = _TOWNSHIPS[bisect_right(_COUNTY_CUM, draw() * _COUNTY_TOTAL)][int(draw() * TOWNSHIPS_PER_COUNTY)]
+    phone = f"{_PHONE_PREFIXES[int(draw() * _PHONE_PREFIX_COUNT)]}{rng.getrandbits(32) % 100_000_000:08d}"
+    # make_resident_id(household[:6], birth, sequence), whose checks cannot fail here.
+    region6 = household[:6]
+    sequence_digits, sequence_sum = _SEQUENCES[2 * slot + male]
+    check = _ID_CHECK_CHARS[((_REGION_SUMS.get(region6) or _region_sum(region6)) + birth_sum + sequence_sum) % 11]
+    uid_hash = perm.uid_hash.copy()
+    uid_hash.update(b"%d" % index)
+    return _new_person_record(
+        index,
+        "P" + uid_hash.hexdigest().upper(),  # person_uid(seed, index)
+        surname + given,
+        "MALE" if male else "FEMALE",
+        birth,
+        f"{region6}{birth_digits}{sequence_digits}{check}",
+        household,
+        residence,
+        residence,
+        phone,
     )
 
 
@@ -411,11 +523,11 @@ def persons(seed: int, count: int, *, progress: bool = False) -> Iterator[Person
 
 def _age(perm: _Permutation, index: int) -> int:
     # Avoids building the whole person when only the age matters.
-    return age_on(date.fromordinal(_birth_and_slot(perm, index)[0]))
+    return _day(_birth_and_slot(perm, index)[0])[3]
 
 
 def _is_female(seed: int, index: int) -> bool:
-    return random.Random(_stream_key(seed, _STREAM_PERSON, index)).random() >= _MALE_P
+    return _stream_rng(_stream_key(seed, _STREAM_PERSON, index)).random() >= _MALE_P
 
 
 def _check_count(person_count: int) -> None:
@@ -438,7 +550,7 @@ def licence_holders(seed: int, person_count: int) -> list[int]:
         if not 20 <= _age(perm, index) <= 60:
             continue
         p = _LICENCE_P_FEMALE if _is_female(seed, index) else _LICENCE_P_MALE
-        if random.Random(_stream_key(seed, _STREAM_LICENCE, index)).random() < p:
+        if _stream_rng(_stream_key(seed, _STREAM_LICENCE, index)).random() < p:
             out.append(index)
     return out
 
@@ -450,8 +562,7 @@ def applicants(seed: int, person_count: int) -> list[int]:
     return [
         index
         for index in range(person_count)
-        if _age(perm, index) >= 18
-        and random.Random(_stream_key(seed, _STREAM_APPLICANT, index)).random() < _APPLICANT_P
+        if _age(perm, index) >= 18 and _stream_rng(_stream_key(seed, _STREAM_APPLICANT, index)).random() < _APPLICANT_P
     ]
 
 
@@ -542,9 +653,7 @@ def organizations(seed: int) -> list[OrganizationRecord]:
     taken: set[str] = set()
     out: list[OrganizationRecord] = []
 
-    def add(
-        org_id: str, name: str, kind: OrganizationKind, region: RegionRecord, parent_id: str | None
-    ) -> None:
+    def add(org_id: str, name: str, kind: OrganizationKind, region: RegionRecord, parent_id: str | None) -> None:
         department, registrant = _USCC_PREFIX[kind]
         credit_code = make_uscc(department, registrant, region.code[:6], _org_code8(rng, kind, taken))
         out.append(OrganizationRecord(org_id, name, kind, region.code, credit_code, parent_id, region.level))
@@ -653,9 +762,7 @@ def users(seed: int, person_count: int) -> list[UserRecord]:
             username = f"{_username_prefix(code)}_{suffix}_{k:02d}"
             index = pick_person()
             r = rng.random()
-            status: UserStatus = (
-                "NORMAL" if r < _NORMAL_P else "FROZEN" if r < _NORMAL_P + _FROZEN_P else "CANCELLED"
-            )
+            status: UserStatus = "NORMAL" if r < _NORMAL_P else "FROZEN" if r < _NORMAL_P + _FROZEN_P else "CANCELLED"
             display_name = _make_person(seed, perm, index).name
             out.append(UserRecord(f"usr-{username}", username, display_name, org.id, status, index))
     return out

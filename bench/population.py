@@ -85,6 +85,8 @@ class LoadReport:
     # Summed over the worker processes (each step of a worker is one or the other).
     worker_seconds: dict[str, float] = field(default_factory=dict)
     database_bytes: int = 0
+    # Each index build and foreign-key validation (they run two at a time, so these overlap).
+    step_seconds: dict[str, float] = field(default_factory=dict)
     # The COPY files the load read (bench/population_dataset.py): where, how big, how long generating took.
     dataset: dict[str, Any] = field(default_factory=dict)
 
@@ -151,7 +153,10 @@ async def _restore_keys(url: str, keys: _Keys, report: LoadReport) -> None:
         try:
             while queue:
                 _table, ddl = queue.pop(0)
+                begun = time.monotonic()
                 await connection.execute(ddl)
+                name = ddl.split(" INDEX ", 1)[1].split(" ON ", 1)[0].strip('"')
+                report.step_seconds[f"index {name}"] = time.monotonic() - begun
         finally:
             await connection.close()
 
@@ -173,7 +178,9 @@ async def _restore_keys(url: str, keys: _Keys, report: LoadReport) -> None:
         try:
             while pending:
                 table, name, _definition = pending.pop(0)
+                begun = time.monotonic()
                 await connection.execute(f'ALTER TABLE "{table}" VALIDATE CONSTRAINT "{name}"')
+                report.step_seconds[f"validate {name}"] = time.monotonic() - begun
         finally:
             await connection.close()
 
@@ -809,6 +816,10 @@ def report_markdown(persons: int, load_report: LoadReport | None, reused: bool, 
                   f"whole load {loaded_rows / load_report.total_seconds:,.0f} rows/s. Database size after the load: "
                   f"{load_report.database_bytes / 2**30:,.1f} GiB. Rows: "
                   + ", ".join(f"{k} {v:,}" for k, v in load_report.rows.items()) + f" (total {total_rows:,}).", ""]
+        slowest = sorted(load_report.step_seconds.items(), key=lambda item: -item[1])[:8]
+        if slowest:
+            lines += ["Slowest index builds and foreign-key validations (two run at a time): "
+                      + ", ".join(f"{name} {seconds:,.1f} s" for name, seconds in slowest) + ".", ""]
     lines += [f"### Requests ({args.warmup} warm-up, then {args.requests} sequential requests each; "
               f"dispatch {args.dispatches} round trips)", "",
               "| operation | router p50 ms | router p99 ms | subgraph p50 ms | SQL p50 ms | SQL p99 ms | "

@@ -620,6 +620,10 @@ def measure(url: str, persons: int, base_port: int, warmup: int, count: int, dis
                 "SELECT date_trunc('month', day) AS month, detail, sex, sum(count) FROM event_tally "
                 "WHERE region_code = $1 AND kind = 'BIRTH' AND day >= $2 AND day <= $3 GROUP BY 1, 2, 3",
                 "320000", date(2025, 1, 1), date(2025, 12, 31)),
+            "deaths": lambda i: connection.fetch(
+                "SELECT date_trunc('quarter', day) AS quarter, detail, sex, sum(count) FROM event_tally "
+                "WHERE region_code = $1 AND kind = 'DEATH' AND day >= $2 AND day <= $3 GROUP BY 1, 2, 3",
+                "320500", date(2025, 1, 1), date(2025, 12, 31)),
             "work": lambda i: connection.fetch("SELECT kind, detail, count FROM work_tally WHERE region_code = $1",
                                                "320000"),
         }
@@ -644,6 +648,10 @@ def measure(url: str, persons: int, base_port: int, warmup: int, count: int, dis
          lambda i: [{"query": "query { birthStatistics(regionCode: \"320000\", from: \"2025-01-01\", "
                               "to: \"2025-12-31\", groupBy: MONTH) { total male female byOrder { order total share } "
                               "buckets { period total male female } } }"}]),
+        ("deathStatistics 320500 (苏州), 2025 by quarter", "statistics", "deathStatistics", "deaths",
+         lambda i: [{"query": "query { deathStatistics(regionCode: \"320500\", from: \"2025-01-01\", "
+                              "to: \"2025-12-31\", groupBy: QUARTER) { total male female bySource { source total "
+                              "share } buckets { period total male female } } }"}]),
         ("workCounters 320000", "statistics", "workCounters", "work",
          lambda i: [{"query": "query { workCounters(regionCode: \"320000\") { pendingDispatchTasks unclaimedDeaths "
                               "openCheckItems openCheckItemsByCategory { category count } } }"}]),

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, func, select, update
 from support import count_statements, create_pg_database, drop_pg_database, errors_of, execute, make_runtime
 
 from subgraphs.common.app import Runtime
@@ -388,3 +388,34 @@ async def test_organization_incidents_are_batched(sqlite_runtime: Any) -> None:
         assert all(1 <= len(e["incidents"]) <= 2 for e in data["_entities"])
         counts.append(len(statements))
     assert counts[0] == counts[1] <= 3, counts
+
+
+async def test_organization_incidents_load_only_the_page(sqlite_runtime: Any) -> None:
+    runtime: Runtime = await sqlite_runtime(definition)
+    incident = models.SecurityIncident
+    async with runtime.sessions() as session:
+        busiest = list((await session.execute(
+            select(incident.affected_org_id, func.count()).group_by(incident.affected_org_id)
+            .order_by(func.count().desc(), incident.affected_org_id).limit(10))).all())
+    assert all(n >= 2 for _, n in busiest) and sum(n for _, n in busiest) > 2 * len(busiest), busiest
+    query = """query($r: [_Any!]!) { _entities(representations: $r) { ... on Organization {
+      id one: incidents(first: 1) { id } two: incidents(first: 2) { id issuedAt } } } }"""
+    loaded: list[str] = []
+
+    def on_load(target: models.SecurityIncident, _context: Any) -> None:
+        loaded.append(target.id)
+
+    event.listen(incident, "load", on_load)
+    try:
+        with count_statements(runtime) as statements:
+            data = await execute(runtime, query, {"r": [{"__typename": "Organization", "id": o} for o, _ in busiest]},
+                                 caller=ADMIN)
+    finally:
+        event.remove(incident, "load", on_load)
+    # One statement for every organisation and both page sizes, reading the two newest of each only.
+    assert len(statements) == 1 and len(loaded) == 2 * len(busiest), (len(statements), len(loaded))
+    for entity in data["_entities"]:
+        newest = await execute(runtime, "query($o: ID) { incidents(filter: {orgId: $o}, first: 2) { nodes { id } } }",
+                               {"o": entity["id"]}, caller=ADMIN)
+        assert [n["id"] for n in newest["incidents"]["nodes"]] == [n["id"] for n in entity["two"]]
+        assert entity["one"] == [{"id": entity["two"][0]["id"]}]

@@ -88,22 +88,14 @@ class Drill:
 
     @strawberry.field(description="The drill's files, by phase then upload time.")
     async def files(self, info: Info, phase: DrillPhase | None = None) -> list[DrillFile]:
-        stmt = select(models.DrillFile).where(models.DrillFile.drill_id == str(self.id))
-        if phase is not None:
-            stmt = stmt.where(models.DrillFile.phase == phase.name)
-        async with info.context.session() as session:
-            rows = await session.scalars(stmt.order_by(models.DrillFile.phase, models.DrillFile.uploaded_at,
-                                                       models.DrillFile.id))
-            return [DrillFile.from_row(r) for r in rows]
+        rows = await info.context.loaders.drill_files.load(str(self.id))
+        return [DrillFile.from_row(r) for r in rows if phase is None or r.phase == phase.name]
 
     @strawberry.field(description="Authorised viewers (administrators only; empty for others).")
     async def viewers(self, info: Info) -> list[DrillViewer]:
         if not is_admin(info.context.caller):
             return []
-        async with info.context.session() as session:
-            rows = await session.scalars(select(models.DrillViewer).where(
-                models.DrillViewer.drill_id == str(self.id)).order_by(models.DrillViewer.principal))
-            return [DrillViewer.from_row(r) for r in rows]
+        return [DrillViewer.from_row(r) for r in await info.context.loaders.drill_viewers.load(str(self.id))]
 
 
 def _now() -> datetime:

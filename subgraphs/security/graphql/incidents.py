@@ -5,17 +5,13 @@ domain/incidents.py and domain/disposal.py decide; this module translates and lo
 
 from __future__ import annotations
 
-import weakref
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any, Self, cast
 
 import strawberry
-from aiodataloader import DataLoader
 from sqlalchemy import and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import QueryableAttribute
 from strawberry.scalars import JSON
 
@@ -26,10 +22,11 @@ from subgraphs.common.regions import in_subtree
 from subgraphs.common.spreadsheet import csv_text
 from subgraphs.security import models
 from subgraphs.security.domain import disposal, incidents
+from subgraphs.security.loaders import NEWEST_INCIDENTS_FIRST
 from subgraphs.security.types import Asset, Info, Organization
 
 Incident = models.SecurityIncident
-NEWEST_FIRST = (Incident.issued_at.desc(), Incident.id.desc())
+NEWEST_FIRST = NEWEST_INCIDENTS_FIRST
 
 
 @strawberry.enum(description="事件类型")
@@ -70,61 +67,6 @@ class ChangeRequestStatus(Enum):
     PENDING = strawberry.enum_value("PENDING", description="待审核")
     APPROVED = strawberry.enum_value("APPROVED", description="审核通过")
     REJECTED = strawberry.enum_value("REJECTED", description="驳回")
-
-
-# --- per-request loaders (security.loaders belongs to the assets area) -----------------------------------
-
-
-class _Group(DataLoader[str, list[Any]]):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], kind: str) -> None:
-        super().__init__()
-        self.sessions = sessions
-        self.kind = kind
-
-    async def batch_load_fn(self, keys: Sequence[str]) -> list[list[Any]]:
-        grouped: dict[str, list[Any]] = defaultdict(list)
-        async with self.sessions() as session:
-            if self.kind == "recipients":
-                for r in (await session.scalars(select(models.IncidentRecipient).where(
-                        models.IncidentRecipient.incident_id.in_(keys)).order_by(models.IncidentRecipient.id))):
-                    grouped[r.incident_id].append(r)
-            elif self.kind == "reports":
-                for d in await disposal.reports_of(session, keys):
-                    grouped[d.incident_id].append(d)
-            else:
-                for c in await disposal.change_requests_of(session, keys):
-                    grouped[c.report_id].append(c)
-        return [grouped.get(k, []) for k in keys]
-
-
-class _OrgIncidents(DataLoader[tuple[str, int], list[Incident]]):
-    """Organization.incidents for a page of organisations in one statement, as the caller may see them."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], caller: Caller | None) -> None:
-        super().__init__()
-        self.sessions = sessions
-        self.caller = caller
-
-    async def batch_load_fn(self, keys: Sequence[tuple[str, int]]) -> list[list[Incident]]:
-        async with self.sessions() as session:
-            rows = (await session.scalars(select(Incident).where(
-                Incident.affected_org_id.in_({k[0] for k in keys}), incidents.visible_condition(self.caller))
-                .order_by(*NEWEST_FIRST))).all()
-        grouped: dict[str, list[Incident]] = defaultdict(list)
-        for row in rows:
-            grouped[row.affected_org_id].append(row)
-        return [grouped.get(org, [])[:first] for org, first in keys]
-
-
-_per_request: weakref.WeakKeyDictionary[Any, dict[str, DataLoader[Any, Any]]] = weakref.WeakKeyDictionary()
-
-
-def _loader(info: Info, kind: str) -> DataLoader[Any, Any]:
-    loaders = _per_request.setdefault(info.context.loaders, {})
-    if kind not in loaders:
-        sessions = info.context.sessions
-        loaders[kind] = _OrgIncidents(sessions, info.context.caller) if kind == "org" else _Group(sessions, kind)
-    return loaders[kind]
 
 
 # --- types -----------------------------------------------------------------------------------------------
@@ -232,13 +174,14 @@ class DisposalReport:
 
     @strawberry.field(description="Its change requests, oldest first.")
     async def change_requests(self, info: Info) -> list[DisposalChangeRequest]:
-        return [DisposalChangeRequest.from_row(r) for r in await _loader(info, "changes").load(self.row.id)]
+        return [DisposalChangeRequest.from_row(r) for r in await info.context.loaders.disposal_changes.load(
+            self.row.id)]
 
     @strawberry.field(description="Every version of the submitted content, oldest first (empty for a draft).")
     async def versions(self, info: Info) -> list[DisposalReportVersion]:
         if self.row.submitted_at is None:
             return []
-        requests = await _loader(info, "changes").load(self.row.id)
+        requests = await info.context.loaders.disposal_changes.load(self.row.id)
         return [DisposalReportVersion(version=n, since=since, content=DisposalContent.of(content))
                 for n, content, since in disposal.versions(self.row, requests)]
 
@@ -317,12 +260,12 @@ class SecurityIncident:
 
     @strawberry.field(description="接收对象 with their view status and reminders.")
     async def recipients(self, info: Info) -> list[IncidentRecipient]:
-        rows = await _loader(info, "recipients").load(self.row.id)
+        rows = await info.context.loaders.incident_recipients.load(self.row.id)
         return [IncidentRecipient.from_row(r) for r in rows if self._mine(r.org_id)]
 
     @strawberry.field(description="The recipients' disposal reports.")
     async def reports(self, info: Info) -> list[DisposalReport]:
-        rows = await _loader(info, "reports").load(self.row.id)
+        rows = await info.context.loaders.incident_reports.load(self.row.id)
         return [DisposalReport.from_row(r) for r in rows if self._mine(r.org_id)]
 
 
@@ -456,7 +399,7 @@ def _filtered(caller: Caller | None, where: IncidentFilter | None) -> Any:
 
 async def org_incidents(info: Info, org_id: str, first: int) -> list[SecurityIncident]:
     """Organization.incidents: newest first, as the caller may see them."""
-    rows = await _loader(info, "org").load((org_id, check_first(first)))
+    rows = await info.context.loaders.org_incidents(info.context.caller).load((org_id, check_first(first)))
     return [SecurityIncident.from_row(r, info.context.caller) for r in rows]
 
 

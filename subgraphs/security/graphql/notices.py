@@ -111,11 +111,7 @@ class NoticeDelivery:
 
     @strawberry.field(description="Every file submitted, oldest first (resubmissions included).")
     async def materials(self, info: Info) -> list[NoticeMaterial]:
-        async with info.context.session() as session:
-            rows = await session.scalars(select(models.NoticeMaterial).where(
-                models.NoticeMaterial.delivery_id == int(self.id)).order_by(models.NoticeMaterial.submitted_at,
-                                                                           models.NoticeMaterial.id))
-            return [NoticeMaterial.from_row(r) for r in rows]
+        return [NoticeMaterial.from_row(r) for r in await info.context.loaders.notice_materials.load(int(self.id))]
 
 
 @strawberry.type(description="网络安全通知.")

@@ -111,10 +111,8 @@ class ProtectionRecord:
 
     @strawberry.field(description="变更档案: the change requests of this record, newest first.")
     async def change_requests(self, info: Info) -> list[ProtectionChangeRequest]:
-        stmt = domain.requests_statement(info.context.caller, None, None, str(self.id)).order_by(
-            models.ProtectionChangeRequest.requested_at.desc(), models.ProtectionChangeRequest.id.desc())
-        async with info.context.session() as session:
-            return [ProtectionChangeRequest.from_row(r) for r in (await session.scalars(stmt)).all()]
+        rows = await info.context.loaders.protection_change_requests(info.context.caller).load(str(self.id))
+        return [ProtectionChangeRequest.from_row(r) for r in rows]
 
 
 @strawberry.type(description="One step of a change request's trail (申请人/申请时间, 审核人/审核意见/审核时间).")
@@ -216,12 +214,9 @@ class ProtectionRecordFilter:
 
 
 async def records_of_asset(info: Info, asset_id: str) -> list[ProtectionRecord]:
-    """Asset.protectionRecords."""
-    stmt = (select(models.ProtectionRecord)
-            .where(models.ProtectionRecord.asset_id == asset_id, domain.visible_records(info.context.caller))
-            .order_by(models.ProtectionRecord.id))
-    async with info.context.session() as session:
-        return [ProtectionRecord.from_row(r) for r in (await session.scalars(stmt)).all()]
+    """Asset.protectionRecords: the records within the caller's scope, in id order."""
+    rows = await info.context.loaders.protection_records_of_asset(info.context.caller).load(asset_id)
+    return [ProtectionRecord.from_row(r) for r in rows]
 
 
 @strawberry.type

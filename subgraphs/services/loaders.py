@@ -12,12 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from subgraphs.services.applications import NEWEST_FIRST
+from subgraphs.services.domain.guides import region_chain
 from subgraphs.services.models import (
     Application,
     ApplicationDocument,
     ApplicationEvent,
     ApplicationMaterial,
     BusinessItem,
+    ServiceGuide,
     ServiceItem,
 )
 
@@ -62,6 +64,27 @@ class BusinessItemsByItem(DataLoader[str, list[BusinessItem]]):
         for row in rows:
             children[row.item_id].append(row)
         return [children.get(item_id, []) for item_id in item_ids]
+
+
+class GuideForRegion(DataLoader[tuple[str, str | None], ServiceGuide | None]):
+    """BusinessItem.guide, keyed by (business item id, region code): the region's own guide, else its
+    county's, city's or the province's (domain/guides.guide_for), for a page of business items in one
+    statement. The region codes are validated (region_chain) before they are asked for."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__()
+        self.sessions = sessions
+
+    async def batch_load_fn(self, keys: Sequence[tuple[str, str | None]]) -> list[ServiceGuide | None]:
+        chains = {region: region_chain(region) for _, region in keys}
+        regions = sorted({code for chain in chains.values() for code in chain})
+        item_ids = sorted({item_id for item_id, _ in keys})
+        async with self.sessions() as session:
+            rows = (await session.scalars(select(ServiceGuide).where(
+                ServiceGuide.business_item_id.in_(item_ids), ServiceGuide.region_code.in_(regions)))).all()
+        found = {(row.business_item_id, row.region_code): row for row in rows}
+        return [next((found[(item_id, code)] for code in chains[region] if (item_id, code) in found), None)
+                for item_id, region in keys]
 
 
 class ApplicationById(DataLoader[str, Application | None]):
@@ -127,6 +150,7 @@ class Loaders:
         self.service_item = ServiceItemById(sessions)
         self.business_item = BusinessItemById(sessions)
         self.business_items_of_item = BusinessItemsByItem(sessions)
+        self.guide = GuideForRegion(sessions)
         self.application = ApplicationById(sessions)
         self.first_applications = FirstApplications(sessions)
         self.events_of_application = ChildrenOfApplication(

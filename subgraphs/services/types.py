@@ -114,11 +114,11 @@ class BusinessItem:
     async def guide(
         self, info: Info, region_code: str | None = None
     ) -> Annotated[ServiceGuide, strawberry.lazy("subgraphs.services.graphql.guides")] | None:
-        from subgraphs.services.domain.guides import guide_for
+        from subgraphs.services.domain.guides import region_chain
         from subgraphs.services.graphql.guides import ServiceGuide
 
-        async with info.context.session() as session:
-            row = await guide_for(session, self.row.id, region_code)
+        region_chain(region_code)  # a bad region code is refused here, as guide_for refuses it
+        row = await info.context.loaders.guide.load((self.row.id, region_code))
         return ServiceGuide.from_row(row) if row else None
 
     @classmethod

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
-from support import errors_of, execute
+from support import count_statements, errors_of, execute
 
 from subgraphs.common.app import Runtime
 from subgraphs.services import models
@@ -118,6 +118,34 @@ async def test_the_guide_falls_back_from_region_to_county_city_and_province(sqli
     assert bad[0].extensions["code"] == "BAD_USER_INPUT"
     missing = await errors_of(runtime, GUIDE, {"id": "bi-999-01"})
     assert missing[0].extensions["code"] == "NOT_FOUND"
+
+
+CATALOGUE_GUIDES = """query($first: Int!) { serviceItems(first: $first) { nodes { id businessItems { id
+    guide { id regionCode } kunshan: guide(regionCode: "320583") { id regionCode }
+    xuzhou: guide(regionCode: "320302") { id regionCode } } } } }"""
+
+
+async def test_the_guides_of_a_catalogue_page_load_in_one_statement(sqlite_runtime: Any) -> None:
+    runtime = await runtime_of(sqlite_runtime)
+    counts, pages = {}, {}
+    for first in (2, 10):
+        with count_statements(runtime) as statements:
+            pages[first] = (await execute(runtime, CATALOGUE_GUIDES, {"first": first}))["serviceItems"]["nodes"]
+        assert len(pages[first]) == first
+        counts[first] = len(statements)
+    # The items, their business items, then every guide of every region asked for: one statement each.
+    assert counts[2] == counts[10], counts
+    business = [b for item in pages[10] for b in item["businessItems"]]
+    assert len(business) > 10 and all(b["guide"] for b in business)
+    # Each business item gets the guide serviceGuide gives it, region by region.
+    for b in business:
+        for alias, region in (("guide", None), ("kunshan", "320583"), ("xuzhou", "320302")):
+            own = await guide(runtime, b["id"], region)
+            assert b[alias] == {"id": own["id"], "regionCode": own["regionCode"]}, (b["id"], region)
+    # A bad region code is still refused.
+    bad = await errors_of(runtime, '{ serviceItems(first: 1) { nodes { businessItems { guide(regionCode: "11") '
+                                   '{ id } } } } }')
+    assert bad[0].extensions["code"] == "BAD_USER_INPUT"
 
 
 # --- 情形引导 ----------------------------------------------------------------------------------------

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import pytest
 from identity_callers import PROVINCE, SEEDED_ADMIN, caller_of
 from sqlalchemy import select
-from support import TEST_PERSONS, TEST_SEED, count_statements, errors_of, execute
+from support import TEST_PERSONS, TEST_SEED, count_statements, errors_of, execute, make_runtime
 
 from db.seed.world import organizations, person
 from subgraphs.common.app import Runtime
@@ -18,6 +20,21 @@ from subgraphs.identity.seed import seed_organizations
 
 PROVINCE_HC = "org-320000-hc"
 ADMIN = caller_of(SEEDED_ADMIN, region=PROVINCE, data_scope="ALL")  # the seeded province administrator
+
+
+@pytest.fixture(scope="module")
+async def sqlite_runtime(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Callable[[Any], Any]]:
+    """A seeded identity database of this file's own: its tests assert the seeded figures (users per
+    organisation, linked persons), which the users and organisations other identity test files add to the
+    shared database would change whenever such a file runs first."""
+    runtime = await make_runtime(definition, f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('identity') / 'graph.db'}")
+
+    async def get(wanted: Any) -> Runtime:
+        assert wanted is definition
+        return runtime
+
+    yield get
+    await runtime.engine.dispose()
 
 
 async def runtime_of(sqlite_runtime: Any) -> Runtime:

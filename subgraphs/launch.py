@@ -265,8 +265,14 @@ def stop_stack(processes: Sequence[subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
-async def ensure_postgres_database(url: str) -> None:
-    """Create the stack's database on first use (CREATE DATABASE cannot run inside a transaction)."""
+async def ensure_postgres_database(url: str, *, recreate_unless_c_collation: bool = False) -> None:
+    """Create the stack's database on first use (CREATE DATABASE cannot run inside a transaction).
+
+    It is created with the C collation (docs/decisions.md): the keys compared and sorted are ASCII codes
+    (region codes, uids, ID numbers), UTF-8 text in C sorts by code point as C.UTF-8 does, and PostgreSQL
+    compares C text with memcmp and abbreviated keys, which makes index builds and sorts several times
+    cheaper. `recreate_unless_c_collation` drops an existing database of another collation first (for
+    throw-away databases such as the population bench's)."""
     import asyncpg
 
     target = domain_url("identity", url)
@@ -274,9 +280,12 @@ async def ensure_postgres_database(url: str) -> None:
     admin = target.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
     connection = await asyncpg.connect(admin)
     try:
-        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if not exists:
-            await connection.execute(f'CREATE DATABASE "{name}"')
+        collation = await connection.fetchval("SELECT datcollate FROM pg_database WHERE datname = $1", name)
+        if collation is not None and collation != "C" and recreate_unless_c_collation:
+            await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            collation = None
+        if collation is None:
+            await connection.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C'")
     finally:
         await connection.close()
 

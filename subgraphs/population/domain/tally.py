@@ -273,8 +273,10 @@ async def _rebuild_tally(session: AsyncSession, model: type[models.Base], bar: A
         bar.update()
     others = [stage.c[c.name] for c in table.primary_key.columns if c.name != "region_code"]
     for region, where in _level_expressions(stage.c.region_code):
+        # In key order: a region's rows then lie together on disk, and a statistic reads a few pages rather
+        # than one page per row (at 10 million persons a city's deaths of a year were 1,946 rows on 1,805 pages).
         rollup = (select(region.label("region_code"), *others, func.sum(stage.c["count"]).label("count"))
-                  .group_by(region, *others))
+                  .group_by(region, *others).order_by(region, *others))
         await session.execute(insert(table).from_select(_columns(model),
                                                         rollup if where is None else rollup.where(where)))
         bar.update()

@@ -17,7 +17,8 @@ What it does:
      (domain/tally.rebuild_one), puts their keys back and ANALYZEs, with max_wal_size and checkpoint_timeout
      raised for the duration (BULK_SETTINGS, reset afterwards); the database (C collation) is made again when
      it has another. --keep-indexes loads into the indexed tables instead, for comparison. The load's time
-     starts after the dataset exists and ends with the ANALYZE; a VACUUM follows before anything is timed;
+     starts after the dataset exists and ends with the ANALYZE; a VACUUM and a CHECKPOINT follow before
+     anything is timed;
   3. starts the population subgraph and the router as two uvicorn processes (the router on a supergraph of the
      population subgraph alone, JSHEALTH_ANONYMOUS_SCOPE=all so no token is needed) and sends each operation
      sequentially (--warmup requests, then --requests timed ones, varied variables), checking every answer;
@@ -350,11 +351,7 @@ def load(url: str, persons: int, workers: int, chunk_blocks: int, keep_indexes: 
         finally:
             await connection.close()
 
-    report.server_settings = asyncio.run(_bulk_settings(url, apply=True))
-    try:
-        asyncio.run(run())
-    finally:
-        asyncio.run(_bulk_settings(url, apply=False))
+    asyncio.run(run())
     return report
 
 
@@ -365,16 +362,20 @@ def load(url: str, persons: int, workers: int, chunk_blocks: int, keep_indexes: 
 BULK_SETTINGS = {"max_wal_size": "16GB", "checkpoint_timeout": "30min"}
 
 
-async def _vacuum(url: str) -> float:
-    """VACUUM after the load, before any request is timed: the database answers as soon as the load's ANALYZE
-    is done, but autovacuum would otherwise work through the 30 million new rows (and every first read set
-    hint bits) while the requests are measured; a migration would vacuum before opening for traffic."""
-    print("VACUUM (after the load, before measuring) …", file=sys.stderr, flush=True)
+async def _settle(url: str) -> dict[str, float]:
+    """VACUUM and CHECKPOINT after the load, before any request is timed (each timed, neither part of the
+    load). The database answers as soon as the load's ANALYZE is done, but autovacuum would otherwise work
+    through the 30 million new rows (and every first read set hint bits), and the checkpoint would write the
+    loaded gigabytes out, while the requests are measured; a migration does both before opening for traffic."""
+    print("VACUUM and CHECKPOINT (after the load, before measuring) …", file=sys.stderr, flush=True)
     connection = await connect(url)
+    seconds: dict[str, float] = {}
     try:
-        started = time.monotonic()
-        await connection.execute("VACUUM")
-        return time.monotonic() - started
+        for statement in ("VACUUM", "CHECKPOINT"):
+            started = time.monotonic()
+            await connection.execute(statement)
+            seconds[statement] = time.monotonic() - started
+        return seconds
     finally:
         await connection.close()
 
@@ -960,11 +961,17 @@ def main(argv: list[str] | None = None) -> int:
         if load_file.exists():
             load_report = LoadReport(**json.loads(load_file.read_text(encoding="utf-8")))
     else:
-        load_report = load(url, args.persons, args.workers, args.chunk_blocks, args.keep_indexes)
-        load_file.write_text(json.dumps(load_report.__dict__, indent=2), encoding="utf-8")
-    if load_report is not None and not reused:
-        load_report.after_load_seconds["VACUUM"] = asyncio.run(_vacuum(url))
-        load_file.write_text(json.dumps(load_report.__dict__, indent=2), encoding="utf-8")
+        settings = asyncio.run(_bulk_settings(url, apply=True))
+        try:
+            load_report = load(url, args.persons, args.workers, args.chunk_blocks, args.keep_indexes)
+            load_report.server_settings = settings
+            load_file.write_text(json.dumps(load_report.__dict__, indent=2), encoding="utf-8")
+            load_report.after_load_seconds.update(asyncio.run(_settle(url)))
+            load_file.write_text(json.dumps(load_report.__dict__, indent=2), encoding="utf-8")
+        finally:
+            # Reset after the CHECKPOINT: with WAL beyond the default limit, the reset would start one while
+            # the requests are timed.
+            asyncio.run(_bulk_settings(url, apply=False))
     results: list[Measured] = []
     if not args.load_only:
         results = measure(url, args.persons, args.base_port, args.warmup, args.requests, args.dispatches)

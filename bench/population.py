@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import http.client
 import json
 import os
@@ -85,8 +86,6 @@ class LoadReport:
     keep_indexes: bool
     rows: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
-    # Summed over the worker processes (each step of a worker is one or the other).
-    worker_seconds: dict[str, float] = field(default_factory=dict)
     database_bytes: int = 0
     # Work after the load that is not part of it (VACUUM before measuring).
     after_load_seconds: dict[str, float] = field(default_factory=dict)
@@ -959,7 +958,10 @@ def main(argv: list[str] | None = None) -> int:
     if reused:
         print(f"reusing {args.persons:,} persons already loaded in {asyncpg_dsn(url)}", file=sys.stderr)
         if load_file.exists():
-            load_report = LoadReport(**json.loads(load_file.read_text(encoding="utf-8")))
+            saved = json.loads(load_file.read_text(encoding="utf-8"))
+            # A report written by an older bench may carry fields this one no longer has.
+            known = {f.name for f in dataclasses.fields(LoadReport)}
+            load_report = LoadReport(**{k: v for k, v in saved.items() if k in known})
     else:
         settings = asyncio.run(_bulk_settings(url, apply=True))
         try:

@@ -26,7 +26,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -104,26 +104,8 @@ def copy_value(value: Any) -> str:
     raise TypeError(f"no COPY text form for {type(value).__name__}: {value!r}")
 
 
-def _column_writers(rows: Sequence[tuple[Any, ...]]) -> list[Callable[[Any], str]]:
-    """A formatter per column, picked from the first non-null value (every column holds one type)."""
-    width = len(rows[0])
-    writers: list[Callable[[Any], str]] = [copy_value] * width
-    for i in range(width):
-        sample = next((row[i] for row in rows if row[i] is not None), None)
-        if isinstance(sample, str):
-            writers[i] = _str_or_null
-    return writers
-
-
-def _str_or_null(value: Any) -> str:
-    return "\\N" if value is None else str(value).translate(_ESCAPES)
-
-
 def copy_text(rows: Sequence[tuple[Any, ...]]) -> str:
-    if not rows:
-        return ""
-    writers = _column_writers(rows)
-    return "".join("\t".join([w(v) for w, v in zip(writers, row, strict=True)]) + "\n" for row in rows)
+    return "".join("\t".join([copy_value(v) for v in row]) + "\n" for row in rows)
 
 
 # --- generation ---------------------------------------------------------------------------------------------

@@ -20,9 +20,12 @@ What it does:
      starts after the dataset exists and ends with the ANALYZE; a VACUUM and a CHECKPOINT follow before
      anything is timed;
   3. starts the population subgraph and the router as two uvicorn processes (the router on a supergraph of the
-     population subgraph alone, JSHEALTH_ANONYMOUS_SCOPE=all so no token is needed) and sends each operation
-     sequentially (--warmup requests, then --requests timed ones, varied variables), checking every answer;
-     the same lookups run in plain SQL (asyncpg, this process) for the ratio;
+     population subgraph alone, JSHEALTH_ANONYMOUS_SCOPE=all so no token is needed) and times each operation
+     through the router, straight at the subgraph and as the same lookup in plain SQL (asyncpg, this process),
+     one request at a time with varied variables, checking every answer: --warmup requests, then rounds of
+     about --round-seconds that take turns across operations and targets; a round during which the CPU steal
+     (/proc/stat) exceeded --quiet-steal is run again, until each has --requests in quiet rounds
+     (bench/quiet_rounds.py: this machine is a VM whose host lends its CPUs to other guests);
   4. prints a markdown table and writes it to var/bench/population-<persons>.md (load figures are kept in
      var/bench/population-<persons>-load.json so that a --reuse run reports them too).
 
@@ -39,7 +42,6 @@ import http.client
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -50,6 +52,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+
+from bench.quiet_rounds import Round, RoundsPlan, Stream, StreamSummary, read_cpu_times, run_rounds, steal_share
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "var" / "bench"
@@ -479,18 +483,15 @@ class Skip(Exception):
 
 @dataclass
 class Measured:
+    """One operation: timed through the router, straight at the subgraph (what the router adds is the
+    difference) and as the same lookup in plain SQL, each as a stream of rounds (bench/quiet_rounds.py)."""
+
     name: str
     kind: str  # lookup | statistics | write
-    router_ms: list[float] = field(default_factory=list)
-    # The same requests sent straight to the subgraph: what the router adds is the difference.
-    direct_ms: list[float] = field(default_factory=list)
-    sql_ms: list[float] = field(default_factory=list)
+    router: Stream | None = None
+    direct: Stream | None = None
+    sql: Stream | None = None
     skipped: str | None = None
-
-
-def percentile(values: Sequence[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
 @dataclass
@@ -599,46 +600,47 @@ def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def run_router(client: Any, url: str, measured: Measured, bodies: Callable[[int], list[dict[str, Any]]],
-               warmup: int, count: int, into: list[float] | None = None) -> None:
-    """Sends each request's bodies in turn (one timing per request, summed over its bodies)."""
-    timings = measured.router_ms if into is None else into
-    for i in range(warmup + count):
-        elapsed = 0.0
-        carried: dict[str, Any] = {}
-        for body in bodies(i):
-            if "variables" in body and callable(body["variables"]):
-                body = {**body, "variables": body["variables"](carried)}
-            begun = time.perf_counter()
-            response = client.post(url, json=body)
-            elapsed += time.perf_counter() - begun
-            answer = response.json()
-            if response.status_code != 200 or answer.get("errors") or answer.get("data") is None:
-                shown = json.dumps(answer, ensure_ascii=False)[:300]
-                raise Skip(f"the router answered {response.status_code}: {shown}")
-            carried.update(answer["data"])
-        if i >= warmup:
-            timings.append(elapsed * 1000)
-
-
-async def run_sql(measured: Measured, call: Callable[[int], Awaitable[Any]], warmup: int, count: int) -> None:
-    for i in range(warmup + count):
+def request_once(client: Any, url: str, bodies: list[dict[str, Any]]) -> float:
+    """Sends one request's bodies in turn, checking each answer; returns their summed time in ms."""
+    elapsed = 0.0
+    carried: dict[str, Any] = {}
+    for body in bodies:
+        if "variables" in body and callable(body["variables"]):
+            body = {**body, "variables": body["variables"](carried)}
         begun = time.perf_counter()
-        await call(i)
-        if i >= warmup:
-            measured.sql_ms.append((time.perf_counter() - begun) * 1000)
+        response = client.post(url, json=body)
+        elapsed += time.perf_counter() - begun
+        answer = response.json()
+        if response.status_code != 200 or answer.get("errors") or answer.get("data") is None:
+            shown = json.dumps(answer, ensure_ascii=False)[:300]
+            raise Skip(f"{url} answered {response.status_code}: {shown}")
+        carried.update(answer["data"])
+    return elapsed * 1000
+
+
+def http_sender(client: Any, url: str, bodies: Callable[[int], list[dict[str, Any]]]) -> Callable[[int], float]:
+    return lambda i: request_once(client, url, bodies(i))
+
+
+def sql_sender(loop: asyncio.AbstractEventLoop, call: Callable[[int], Awaitable[Any]]) -> Callable[[int], float]:
+    def send(i: int) -> float:
+        begun = time.perf_counter()
+        loop.run_until_complete(call(i))
+        return (time.perf_counter() - begun) * 1000
+
+    return send
 
 
 PERSON_FIELDS = "uid name sex birthDate idNumber"
 PERSON_COLUMNS = "uid, name, sex, birth_date, id_number"
 
 
-def measure(url: str, persons: int, base_port: int, warmup: int, count: int, dispatches: int) -> list[Measured]:
+def measure(url: str, persons: int, base_port: int, plan: RoundsPlan, dispatches: int) -> list[Measured]:
     from subgraphs.common.regions import _next_prefix, subtree_prefix
     from subgraphs.population.codes import AgeBand, birth_date_range
 
     queries, mutations = graphql_fields()
-    picked = asyncio.run(sample(url, persons, max(count + warmup, dispatches * 3, 500)))
+    picked = asyncio.run(sample(url, persons, max(dispatches * 3, 2000)))
     today = datetime.now(CHINA).date()
     earliest, latest = birth_date_range(AgeBand.AGE_15_59, today)
     results: list[Measured] = []
@@ -724,40 +726,43 @@ def measure(url: str, persons: int, base_port: int, warmup: int, count: int, dis
                               "openCheckItems openCheckItemsByCategory { category count } } }"}]),
     ]
 
-    async def sql_phase(todo: list[tuple[Measured, str]]) -> None:
-        connection = await connect(url, jit="off")  # as the subgraph's connections (db/engine.py)
-        try:
-            calls = await sql_all(connection)
-            for measured, key in todo:
-                await run_sql(measured, calls[key], warmup, count)
-        finally:
-            await connection.close()
-
+    loop = asyncio.new_event_loop()
+    connection = loop.run_until_complete(connect(url, jit="off"))  # as the subgraph's connections (db/engine.py)
     processes = start(url, base_port)
     try:
+        calls = loop.run_until_complete(sql_all(connection))
         with KeepAliveClient(timeout=60) as client:
-            sql_todo: list[tuple[Measured, str]] = []
+            streams: list[Stream] = []
             for name, kind, field_name, sql_key, bodies in plans:
                 measured = Measured(name, kind)
                 results.append(measured)
                 if field_name not in queries:
                     measured.skipped = f"the population subgraph has no `{field_name}` field (yet)"
                     continue
-                try:
-                    run_router(client, router_url, measured, bodies, warmup, count)
-                    run_router(client, subgraph_url, measured, bodies, warmup, count, measured.direct_ms)
+                try:  # one request each way first: an operation the subgraph refuses is skipped, not fatal
+                    request_once(client, router_url, bodies(0))
+                    request_once(client, subgraph_url, bodies(0))
                 except Skip as exc:
-                    measured.skipped, measured.router_ms = str(exc), []
+                    measured.skipped = str(exc)
                     continue
-                sql_todo.append((measured, sql_key))
-                print(f"{name}: router p50 {statistics.median(measured.router_ms):.2f} ms", file=sys.stderr,
-                      flush=True)
-            asyncio.run(sql_phase(sql_todo))
-            results.append(measure_dispatch(client, router_url, url, picked, mutations, dispatches))
+                measured.router = Stream(f"{name} (router)", http_sender(client, router_url, bodies))
+                measured.direct = Stream(f"{name} (subgraph)", http_sender(client, subgraph_url, bodies))
+                measured.sql = Stream(f"{name} (SQL)", sql_sender(loop, calls[sql_key]))
+                streams += [measured.router, measured.direct, measured.sql]
+            run_rounds(streams, plan, progress=lambda line: print(line, file=sys.stderr, flush=True))
+            for measured in results:
+                if measured.router is not None:
+                    summary = measured.router.summary(plan.quiet_steal)
+                    print(f"{measured.name}: router p50 {summary.quiet_p50:.2f} / p99 {summary.quiet_p99:.2f} ms "
+                          f"(quiet rounds), {summary.noisy_rounds} of {summary.rounds} rounds noisy",
+                          file=sys.stderr, flush=True)
+            results.append(measure_dispatch(client, router_url, loop, connection, picked, mutations, dispatches))
     finally:
         from subgraphs.launch import stop_stack
 
         stop_stack(processes)
+        loop.run_until_complete(connection.close())
+        loop.close()
     return results
 
 
@@ -766,8 +771,10 @@ _STATISTICS_QUERY = (
     "ageBands { band total male female } byPersonType { personType count } byChildRegion { regionCode total } } }")
 
 
-def measure_dispatch(client: Any, router_url: str, url: str, picked: Sample, mutations: set[str],
-                     count: int) -> Measured:
+def measure_dispatch(client: Any, router_url: str, loop: asyncio.AbstractEventLoop, connection: Any, picked: Sample,
+                     mutations: set[str], count: int) -> Measured:
+    """Each round trip moves a person for good, so these are timed once each, in one round per target (the
+    round's steal is still reported); five untimed ones first."""
     measured = Measured("dispatch round trip: pushDispatch + confirmDispatch", "write")
     missing = [m for m in ("pushDispatch", "confirmDispatch") if m not in mutations]
     if missing:
@@ -790,20 +797,23 @@ def measure_dispatch(client: Any, router_url: str, url: str, picked: Sample, mut
         ]
 
     try:
-        run_router(client, router_url, measured, bodies, 5, count)
+        measured.router = once_each("dispatch (router)", lambda i: request_once(client, router_url, bodies(i)), count)
     except Skip as exc:
-        measured.skipped, measured.router_ms = str(exc), []
+        measured.skipped, measured.router = str(exc), None
         return measured
-
-    async def sql() -> None:
-        connection = await connect(url, jit="off")
-        try:
-            await run_sql(measured, lambda i: _dispatch_sql(connection, *direct[i]), 5, count)
-        finally:
-            await connection.close()
-
-    asyncio.run(sql())
+    measured.sql = once_each("dispatch (SQL)", sql_sender(loop, lambda i: _dispatch_sql(connection, *direct[i])),
+                             count)
     return measured
+
+
+def once_each(name: str, send: Callable[[int], float], count: int, warmup: int = 5) -> Stream:
+    stream = Stream(name, send)
+    for i in range(warmup):
+        send(i)
+    before, begun = read_cpu_times(), time.perf_counter()
+    timings = [send(i) for i in range(warmup, warmup + count)]
+    stream.rounds.append(Round(timings, steal_share(before, read_cpu_times()), time.perf_counter() - begun))
+    return stream
 
 
 async def _dispatch_sql(connection: Any, id_number: str, region: str) -> None:
@@ -900,23 +910,47 @@ def report_markdown(persons: int, load_report: LoadReport | None, reused: bool, 
         if slowest:
             lines += ["Slowest index builds and foreign-key validations (two run at a time): "
                       + ", ".join(f"{name} {seconds:,.1f} s" for name, seconds in slowest) + ".", ""]
-    lines += [f"### Requests ({args.warmup} warm-up, then {args.requests} sequential requests each; "
-              f"dispatch {args.dispatches} round trips)", "",
+    plan: RoundsPlan = args.plan
+    lines += [f"### Requests: {plan.warmup} warm-up requests, then rounds of about {plan.round_seconds:g} s per "
+              f"operation and target, taking turns, until each has {plan.requests} requests in quiet rounds "
+              f"(steal ≤ {plan.quiet_steal:.0%}; a round with more is run again, up to {plan.max_factor:g}× the "
+              f"requests in all); dispatch: {args.dispatches} round trips, once each", "",
+              "Figures on the left are over the quiet rounds; the right-hand columns give the figures over every "
+              "round and the CPU steal seen (share of the two CPUs' time the host gave to other guests).", "",
               "| operation | router p50 ms | router p99 ms | subgraph p50 ms | SQL p50 ms | SQL p99 ms | "
-              "router ÷ SQL p50 | router ÷ SQL p99 | target (p99) |", "|---|---|---|---|---|---|---|---|---|"]
+              "router ÷ SQL p50 | router ÷ SQL p99 | target (p99) | all rounds: router p50 / p99 ms | "
+              "rounds (noisy) | steal mean / max |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for m in results:
-        if m.skipped:
-            lines.append(f"| {m.name} | skipped: {m.skipped} | | | | | | | |")
+        if m.skipped or m.router is None:
+            lines.append(f"| {m.name} | skipped: {m.skipped} | | | | | | | | | | |")
             continue
-        r50, r99 = statistics.median(m.router_ms), percentile(m.router_ms, 99)
-        s50 = statistics.median(m.sql_ms) if m.sql_ms else float("nan")
-        s99 = percentile(m.sql_ms, 99) if m.sql_ms else float("nan")
+        router = m.router.summary(plan.quiet_steal)
+        sql = m.sql.summary(plan.quiet_steal) if m.sql is not None else None
+        direct = m.direct.summary(plan.quiet_steal) if m.direct is not None else None
+        r50, r99 = router.quiet_p50, router.quiet_p99
+        s50 = sql.quiet_p50 if sql else float("nan")
+        s99 = sql.quiet_p99 if sql else float("nan")
         target = {"lookup": LOOKUP_TARGET_MS, "statistics": STATISTICS_TARGET_MS}.get(m.kind)
-        verdict = "" if target is None else f"< {target:g} ms: {'holds' if r99 < target else 'does not hold'}"
-        d50 = _ms(statistics.median(m.direct_ms)) if m.direct_ms else "—"
+        verdict = "" if target is None else f"< {target:g} ms: {_holds(r99, target)}"
+        if target is not None and router.all_requests > router.quiet_requests:
+            verdict += f" (all rounds: {_holds(router.all_p99, target)})"
+        if m.kind != "write" and router.quiet_requests < plan.requests:
+            verdict += f" — only {router.quiet_requests} quiet requests"
+        d50 = _ms(direct.quiet_p50) if direct else "—"
         lines.append(f"| {m.name} | {_ms(r50)} | {_ms(r99)} | {d50} | {_ms(s50)} | {_ms(s99)} | {r50 / s50:.1f}× | "
-                     f"{r99 / s99:.1f}× | {verdict} |")
+                     f"{r99 / s99:.1f}× | {verdict} | {_ms(router.all_p50)} / {_ms(router.all_p99)} | "
+                     f"{router.rounds} ({router.noisy_rounds}) | {_steal(router)} |")
     return "\n".join(lines) + "\n"
+
+
+def _holds(p99: float, target: float) -> str:
+    return "holds" if p99 < target else "does not hold"
+
+
+def _steal(summary: StreamSummary) -> str:
+    if summary.mean_steal is None or summary.max_steal is None:
+        return "unknown"
+    return f"{summary.mean_steal:.1%} / {summary.max_steal:.1%}"
 
 
 def _loaded_tables() -> tuple[str, ...]:
@@ -934,12 +968,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="processes generating and COPYing (default 2)")
     parser.add_argument("--chunk-blocks", type=int, default=4, help="blocks of 4,096 persons per COPY batch")
     parser.add_argument("--keep-indexes", action="store_true", help="load into the indexed tables (slower)")
-    parser.add_argument("--requests", type=int, default=300, help="timed requests per operation")
+    parser.add_argument("--requests", type=int, default=600, help="timed requests per operation in quiet rounds")
     parser.add_argument("--warmup", type=int, default=30, help="untimed requests first")
+    parser.add_argument("--round-seconds", type=float, default=1.0, help="length of one round of an operation")
+    parser.add_argument("--quiet-steal", type=float, default=0.02,
+                        help="a round with more CPU steal than this share is run again (default 0.02)")
+    parser.add_argument("--max-factor", type=float, default=4.0,
+                        help="stop an operation after this many times --requests in all, quiet or not")
     parser.add_argument("--dispatches", type=int, default=100, help="timed dispatch round trips")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_POPULATION_DATABASE_URL", DEFAULT_DATABASE))
     parser.add_argument("--base-port", type=int, default=4700, help="router; the subgraph listens on +1")
     args = parser.parse_args(argv)
+    args.plan = RoundsPlan(requests=args.requests, warmup=args.warmup, round_seconds=args.round_seconds,
+                           quiet_steal=args.quiet_steal, max_factor=args.max_factor)
 
     from db.seed.world import MAX_PERSONS
     from subgraphs.launch import ensure_postgres_database
@@ -976,7 +1017,7 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_bulk_settings(url, apply=False))
     results: list[Measured] = []
     if not args.load_only:
-        results = measure(url, args.persons, args.base_port, args.warmup, args.requests, args.dispatches)
+        results = measure(url, args.persons, args.base_port, args.plan, args.dispatches)
     text = report_markdown(args.persons, load_report, reused, results, args)
     (OUT / f"population-{args.persons}.md").write_text(text, encoding="utf-8")
     print(text)

@@ -1,7 +1,7 @@
 """population at scale: load millions of synthetic persons into PostgreSQL with COPY, then time the population
 subgraph's main reads (and a dispatch round trip) through the router, each against the same lookup in plain SQL.
 
-  python -m bench.population [--persons 10000000] [--reuse] [--workers 2] [--requests 300] [--warmup 30]
+  python -m bench.population [--persons 10000000] [--reuse] [--workers 2] [--requests 600] [--warmup 30]
   make bench-population BENCH_ARGS="--persons 1000000"        (BENCH_POPULATION_PERSONS sets the default)
 
 What it does:

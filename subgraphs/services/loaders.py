@@ -19,6 +19,7 @@ from subgraphs.services.models import (
     ApplicationEvent,
     ApplicationMaterial,
     BusinessItem,
+    MaterialRequirement,
     ServiceGuide,
     ServiceItem,
 )
@@ -87,6 +88,25 @@ class GuideForRegion(DataLoader[tuple[str, str | None], ServiceGuide | None]):
                 for item_id, region in keys]
 
 
+class MaterialsOfGuide(DataLoader[str, list[MaterialRequirement]]):
+    """ServiceGuide.materials, keyed by guide id, in ordinal order (as domain/guides.materials_of gives
+    them): a page of business items with their guides' materials costs one statement, not one per guide."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__()
+        self.sessions = sessions
+
+    async def batch_load_fn(self, guide_ids: Sequence[str]) -> list[list[MaterialRequirement]]:
+        async with self.sessions() as session:
+            rows = (await session.scalars(select(MaterialRequirement).where(
+                MaterialRequirement.guide_id.in_(guide_ids)).order_by(
+                MaterialRequirement.guide_id, MaterialRequirement.ordinal))).all()
+        found: dict[str, list[MaterialRequirement]] = defaultdict(list)
+        for row in rows:
+            found[row.guide_id].append(row)
+        return [found.get(guide_id, []) for guide_id in guide_ids]
+
+
 class ApplicationById(DataLoader[str, Application | None]):
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__()
@@ -151,6 +171,7 @@ class Loaders:
         self.business_item = BusinessItemById(sessions)
         self.business_items_of_item = BusinessItemsByItem(sessions)
         self.guide = GuideForRegion(sessions)
+        self.materials_of_guide = MaterialsOfGuide(sessions)
         self.application = ApplicationById(sessions)
         self.first_applications = FirstApplications(sessions)
         self.events_of_application = ChildrenOfApplication(

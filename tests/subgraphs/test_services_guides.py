@@ -148,6 +148,32 @@ async def test_the_guides_of_a_catalogue_page_load_in_one_statement(sqlite_runti
     assert bad[0].extensions["code"] == "BAD_USER_INPUT"
 
 
+CATALOGUE_MATERIALS = """query($first: Int!) { serviceItems(first: $first) { nodes { businessItems {
+    guide { id materials { code name } } } } } }"""
+
+
+async def test_the_materials_of_a_page_of_guides_load_in_one_statement(sqlite_runtime: Any) -> None:
+    runtime = await runtime_of(sqlite_runtime)
+    counts, guides = {}, {}
+    for first in (2, 10):
+        with count_statements(runtime) as statements:
+            page = (await execute(runtime, CATALOGUE_MATERIALS, {"first": first}))["serviceItems"]["nodes"]
+        counts[first] = len(statements)
+        guides[first] = [b["guide"] for item in page for b in item["businessItems"]]
+    # Items, business items, guides, then the materials of every guide: the same count for 2 and 10 items.
+    assert counts[2] == counts[10], counts
+    assert len(guides[10]) > 10 and all(g["materials"] for g in guides[10])
+    async with runtime.sessions() as session:
+        rows = (await session.scalars(select(models.MaterialRequirement).where(
+            models.MaterialRequirement.guide_id.in_([g["id"] for g in guides[10]])))).all()
+    by_ordinal: dict[str, list[models.MaterialRequirement]] = {}
+    for row in sorted(rows, key=lambda r: r.ordinal):
+        by_ordinal.setdefault(row.guide_id, []).append(row)
+    # Each guide's own materials, in ordinal order, whatever guides share the batch.
+    for g in guides[10]:
+        assert g["materials"] == [{"code": r.code, "name": r.name} for r in by_ordinal[g["id"]]], g["id"]
+
+
 # --- 情形引导 ----------------------------------------------------------------------------------------
 
 

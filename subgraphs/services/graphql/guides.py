@@ -130,8 +130,8 @@ class ServiceGuide:
 
     @strawberry.field(description="申请材料, in order (all of them; guideScenario narrows them to a case).")
     async def materials(self, info: Info) -> list[MaterialRequirement]:
-        async with info.context.session() as session:
-            return [MaterialRequirement.from_row(m) for m in await guides.materials_of(session, self.row.id)]
+        rows = await info.context.loaders.materials_of_guide.load(self.row.id)
+        return [MaterialRequirement.from_row(m) for m in rows]
 
     @strawberry.field(description="The business item the guide is for.")
     async def business_item(self, info: Info) -> BusinessItem:

@@ -8,7 +8,9 @@ Who applies (all derived from db/seed/world, so every subgraph agrees on the per
 * organisations (world.organizations, except the health administrations) file LEGAL_ENTITY_PER_PERSON
   applications per person of the world, each filed by a person (one of its staff where the world has one).
 
-Times are China working time (Mon-Fri 09:00-17:00; public holidays are not modelled). A case is planned
+Times are China working time (Mon-Fri 09:00-17:00; public holidays are not modelled). Due dates are the
+exception: they come from the live calendar (domain/guides.add_working_days, holidays and 调休 included), so
+a seeded case is due when an accepted one would be and the overdue figures agree. A case is planned
 forward from a tentative start, then moved by whole weeks (which keeps weekdays and hours) so that its main
 path ends before NOW; cases still open end a few days before NOW, and a share of them weeks before (stuck,
 so past their due date: 超期未办结). Steps of a granted case's tracks (制证, 邮寄, 收件, 评价) that would
@@ -41,6 +43,7 @@ from subgraphs.services.catalogue import (
     business_item_kinds,
     load_catalogue,
 )
+from subgraphs.services.domain.guides import add_working_days
 from subgraphs.services.status import STAGE_OF, ApplicationStage, next_status
 from subgraphs.services.status import Action as A
 from subgraphs.services.status import ApplicationStatus as S
@@ -177,16 +180,6 @@ def _on_duty(t: datetime) -> datetime:
 def after_working(t: datetime, minutes: int) -> datetime:
     """The moment `minutes` of working time after `t` (China time, whole minutes)."""
     return _moment(_working_minute(t) + minutes)
-
-
-def add_working_days(t: datetime, days: int) -> datetime:
-    """The same time of day `days` working days (Mon-Fri) after `t`: the promised completion date."""
-    local = t.astimezone(CHINA)
-    while days:
-        local += timedelta(days=1)
-        if local.weekday() < 5:
-            days -= 1
-    return local.astimezone(UTC)
 
 
 # --- the walk through the state machine -----------------------------------------------------------------

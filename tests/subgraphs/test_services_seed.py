@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -18,11 +18,12 @@ from subgraphs.common.app import Runtime
 from subgraphs.services import models
 from subgraphs.services.app import definition
 from subgraphs.services.catalogue import load_catalogue
+from subgraphs.services.domain.guides import HOLIDAYS, add_working_days
 from subgraphs.services.seed_applications import (
     CHINA,
     NOW,
+    PROMISED_WORKING_DAYS,
     Walk,
-    add_working_days,
     after_working,
     applications,
     replay,
@@ -154,4 +155,34 @@ def test_working_time() -> None:
     # Half an hour left on Friday, the rest on Monday morning.
     assert after_working(friday, 90) == datetime(2025, 3, 10, 10, 0, tzinfo=CHINA)
     assert after_working(datetime(2025, 3, 8, 12, tzinfo=CHINA), 1) == datetime(2025, 3, 10, 9, 1, tzinfo=CHINA)
-    assert add_working_days(friday.astimezone(UTC), 20) == (friday + timedelta(days=28)).astimezone(UTC)
+
+
+def weekdays_only(start: datetime, days: int) -> date:
+    """The due day as the seed used to count it (Monday to Friday, no holidays): what the live path disagrees
+    with across a public holiday."""
+    day = start.astimezone(CHINA).date()
+    while days:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            days -= 1
+    return day
+
+
+def test_seeded_due_dates_follow_the_live_calendar_across_national_day() -> None:
+    accepted = [row for row, _, _ in applications(TEST_SEED, 200, load_catalogue()) if row["accepted_at"]]
+    # The live path (workflow's accept → domain/guides.promised_due) ends the time limit with this function.
+    for row in accepted:
+        assert row["due_at"] == add_working_days(row["accepted_at"], PROMISED_WORKING_DAYS), row["id"]
+    national_day = date(2025, 10, 1)
+    assert national_day in HOLIDAYS
+    across = [row for row in accepted
+              if row["accepted_at"].astimezone(CHINA).date() < national_day <= row["due_at"].astimezone(CHINA).date()]
+    assert across, "no seeded case runs over 国庆: the test proves nothing"
+    for row in across:
+        due = row["due_at"].astimezone(CHINA)
+        # 国庆·中秋 (10-1 … 10-8) is not counted, the worked Sunday 9-28 and Saturday 10-11 are.
+        assert due.date() > weekdays_only(row["accepted_at"], PROMISED_WORKING_DAYS), row["id"]
+        assert (due.hour, due.minute, due.second) == (23, 59, 59)
+    # One by hand: accepted Tuesday 9-9, the 20th working day is Monday 10-13.
+    assert add_working_days(datetime(2025, 9, 9, 15, 2, tzinfo=CHINA), PROMISED_WORKING_DAYS) == datetime(
+        2025, 10, 13, 23, 59, 59, tzinfo=CHINA).astimezone(UTC)

@@ -260,13 +260,6 @@ async def test_acceptance_sets_the_due_date_and_issues_the_notice(runtime: Runti
         ("ACCEPTANCE_NOTICE", "行政许可申请受理通知书", event.documents[0])]
 
 
-def test_working_days_skip_weekends() -> None:
-    friday = datetime(2026, 3, 6, 2, 0, tzinfo=UTC)  # 10:00 in Beijing, a Friday
-    due = workflow.add_working_days(friday, 1)
-    assert due.astimezone(workflow.CHINA).date() == date(2026, 3, 9)  # Monday
-    assert workflow.add_working_days(friday, 20).astimezone(workflow.CHINA).date() == date(2026, 4, 3)
-
-
 async def test_approval_emits_the_licence_contract_and_completion(runtime: Runtime) -> None:
     item = await business_item_id(runtime, power="LICENSING", name=NURSE_FIRST)
     app_id = await insert_application(runtime, item, S.LEADER_APPROVAL, kind="NEW",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from enum import Enum
 from functools import cache
 from typing import Any, Final, cast
@@ -324,17 +324,6 @@ async def item_is_open(session: AsyncSession, business_item: models.BusinessItem
 async def promised_due(session: AsyncSession, application: models.Application, accepted_at: datetime) -> datetime:
     """承诺办结时间: the guide's promised working days from acceptance (guides.promised_due)."""
     return await guides.promised_due(session, application, accepted_at)
-
-
-def add_working_days(start: datetime, days: int) -> datetime:
-    """The end of the `days`-th working day (Mon-Fri, Beijing time) after `start`, in UTC."""
-    day = start.astimezone(CHINA).date()
-    left = days
-    while left > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            left -= 1
-    return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=CHINA).astimezone(UTC)
 
 
 # --- documents and the approval payload -----------------------------------------------------------------

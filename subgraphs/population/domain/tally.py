@@ -287,12 +287,7 @@ async def rebuild(session: AsyncSession, *, progress: bool = False) -> RebuildRe
     """Recomputes every tally from the records, in the caller's transaction (readers see the old figures
     until it commits)."""
     await _lock_tallies(session)
-    for model in TALLIES:
-        await session.execute(delete(model))
-    steps = sum(len(fresh_selects(model, levels=_own_region)) + _LEVELS for model in TALLIES)
-    with tqdm(total=steps, desc="tallies", unit="step", file=sys.stderr, disable=not progress) as bar:
-        for model in TALLIES:
-            await _rebuild_tally(session, model, bar)
+    await _rebuild_tables(session, TALLIES, "tallies", progress)
 
     async def rows(model: type[models.Base]) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
@@ -305,10 +300,17 @@ async def rebuild_one(session: AsyncSession, model: type[models.Base], *, progre
     nothing else writes to, which may then rebuild the tables side by side (bench/population.py)."""
     if model not in TALLIES:
         raise ValueError(f"{model.__name__} is not a tally")
-    await session.execute(delete(model))
-    steps = len(fresh_selects(model, levels=_own_region)) + _LEVELS
-    with tqdm(total=steps, desc=model.__tablename__, unit="step", file=sys.stderr, disable=not progress) as bar:
-        await _rebuild_tally(session, model, bar)
+    await _rebuild_tables(session, (model,), model.__tablename__, progress)
+
+
+async def _rebuild_tables(session: AsyncSession, tables: Sequence[type[models.Base]], desc: str,
+                          progress: bool) -> None:
+    for model in tables:
+        await session.execute(delete(model))
+    steps = sum(len(fresh_selects(model, levels=_own_region)) + _LEVELS for model in tables)
+    with tqdm(total=steps, desc=desc, unit="step", file=sys.stderr, disable=not progress) as bar:
+        for model in tables:
+            await _rebuild_tally(session, model, bar)
 
 
 @dataclass(frozen=True)

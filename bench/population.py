@@ -27,7 +27,8 @@ What it does:
      (/proc/stat) exceeded --quiet-steal is run again, until each has --requests in quiet rounds
      (bench/quiet_rounds.py: this machine is a VM whose host lends its CPUs to other guests);
   4. prints a markdown table and writes it to var/bench/population-<persons>.md (load figures are kept in
-     var/bench/population-<persons>-load.json so that a --reuse run reports them too).
+     var/bench/population-<persons>-load.json so that a --reuse run reports them too; every round's timings
+     and steal go to var/bench/population-<persons>-rounds.json).
 
 A field the population subgraph does not have (yet) is reported as skipped, never fatal.
 """
@@ -917,7 +918,7 @@ def report_markdown(persons: int, load_report: LoadReport | None, reused: bool, 
               f"requests in all); dispatch: {args.dispatches} round trips, once each", "",
               "Figures on the left are over the quiet rounds; the right-hand columns give the figures over every "
               "round and the CPU steal seen (share of the two CPUs' time the host gave to other guests).", "",
-              "| operation | router p50 ms | router p99 ms | subgraph p50 ms | SQL p50 ms | SQL p99 ms | "
+              "| operation | router p50 ms | router p99 ms | subgraph p50 / p99 ms | SQL p50 ms | SQL p99 ms | "
               "router ÷ SQL p50 | router ÷ SQL p99 | target (p99) | all rounds: router p50 / p99 ms | "
               "rounds (noisy) | steal mean / max |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for m in results:
@@ -936,7 +937,7 @@ def report_markdown(persons: int, load_report: LoadReport | None, reused: bool, 
             verdict += f" (all rounds: {_holds(router.all_p99, target)})"
         if m.kind != "write" and router.quiet_requests < plan.requests:
             verdict += f" — only {router.quiet_requests} quiet requests"
-        d50 = _ms(direct.quiet_p50) if direct else "—"
+        d50 = f"{_ms(direct.quiet_p50)} / {_ms(direct.quiet_p99)}" if direct else "—"
         lines.append(f"| {m.name} | {_ms(r50)} | {_ms(r99)} | {d50} | {_ms(s50)} | {_ms(s99)} | {r50 / s50:.1f}× | "
                      f"{r99 / s99:.1f}× | {verdict} | {_ms(router.all_p50)} / {_ms(router.all_p99)} | "
                      f"{router.rounds} ({router.noisy_rounds}) | {_steal(router)} |")
@@ -1018,6 +1019,13 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Measured] = []
     if not args.load_only:
         results = measure(url, args.persons, args.base_port, args.plan, args.dispatches)
+    if results:
+        # Every round's timings and steal, for a closer look than the report's percentiles.
+        (OUT / f"population-{args.persons}-rounds.json").write_text(json.dumps([
+            {"operation": m.name, **{target: [dataclasses.asdict(r) for r in stream.rounds]
+                                     for target, stream in (("router", m.router), ("subgraph", m.direct),
+                                                            ("sql", m.sql)) if stream is not None}}
+            for m in results]), encoding="utf-8")
     text = report_markdown(args.persons, load_report, reused, results, args)
     (OUT / f"population-{args.persons}.md").write_text(text, encoding="utf-8")
     print(text)

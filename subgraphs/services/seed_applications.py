@@ -9,8 +9,10 @@ Who applies (all derived from db/seed/world, so every subgraph agrees on the per
   applications per person of the world, each filed by a person (one of its staff where the world has one).
 
 Times are China working time (Mon-Fri 09:00-17:00; public holidays are not modelled). Due dates are the
-exception: they come from the live calendar (domain/guides.add_working_days, holidays and 调休 included), so
-a seeded case is due when an accepted one would be and the overdue figures agree. A case is planned
+exception: they are what the live path gives (domain/guides.promised_due: the promised working days of the
+guide nearest to the case's region, on the holiday calendar with 调休), so a seeded case is due when an
+accepted one would be and the overdue figures agree. The approval steps' durations scale with that promise
+(Walk.pace), so a 1-day item is decided within about a day and a 22-day one takes longer. A case is planned
 forward from a tentative start, then moved by whole weeks (which keeps weekdays and hours) so that its main
 path ends before NOW; cases still open end a few days before NOW, and a share of them weeks before (stuck,
 so past their due date: 超期未办结). Steps of a granted case's tracks (制证, 邮寄, 收件, 评价) that would
@@ -43,7 +45,8 @@ from subgraphs.services.catalogue import (
     business_item_kinds,
     load_catalogue,
 )
-from subgraphs.services.domain.guides import add_working_days
+from subgraphs.services.domain.guides import add_working_days, region_chain
+from subgraphs.services.seed_catalogue import guide_rows
 from subgraphs.services.status import STAGE_OF, ApplicationStage, next_status
 from subgraphs.services.status import Action as A
 from subgraphs.services.status import ApplicationStatus as S
@@ -205,6 +208,9 @@ class Walk:
     applicant: str
     staff: Sequence[str]
     slow: float
+    # The case's promised working days ÷ PROMISED_WORKING_DAYS: the approval steps' durations were drawn for a
+    # 20-day promise and shrink or stretch with the guide's, so about as many cases finish late whatever it is.
+    pace: float = 1.0
     status: S = S.NEW
     suspended_from: S | None = None
     steps: list[Step] = field(default_factory=list)
@@ -235,6 +241,10 @@ class Walk:
     def days(self, low: float, high: float) -> float:
         return self.rng.uniform(low, high) * 8 * 60
 
+    def paced_days(self, low: float, high: float) -> float:
+        """Working days of an approval step, inside the promised time limit."""
+        return self.days(low, high) * self.pace
+
 
 @dataclass(frozen=True)
 class Case:
@@ -244,6 +254,7 @@ class Case:
     channel: str
     item: CatalogueItem
     legal: bool
+    pace: float = 1.0
 
 
 def plan(w: Walk, case: Case) -> None:
@@ -322,15 +333,15 @@ def _approval(w: Walk, case: Case) -> None:
     for station in route:
         if station is S.LEADER_APPROVAL:
             agree = (target is not S.REJECTED and rng.random() < 0.97) or rng.random() < 0.2
-            w.do(A.SECTION_AGREE if agree else A.SECTION_DISAGREE, w.days(1, 5))
+            w.do(A.SECTION_AGREE if agree else A.SECTION_DISAGREE, w.paced_days(1, 5))
         elif station in enter:
-            w.do(enter[station], w.days(0.5, 3) if station is not S.SITE_INSPECTION else w.days(1, 4))
+            w.do(enter[station], w.paced_days(0.5, 3) if station is not S.SITE_INSPECTION else w.paced_days(1, 4))
         _while_at(w, station)
         if station is stop:
             if target in INTERRUPTIONS:
                 w.do(INTERRUPTIONS[target], w.days(0.5, 3))
             return
-    w.do(A.APPROVE if target is S.APPROVED else A.DENY, w.days(1, 4))
+    w.do(A.APPROVE if target is S.APPROVED else A.DENY, w.paced_days(1, 4))
     if target is S.APPROVED:
         _tracks(w)
 
@@ -340,7 +351,7 @@ def _while_at(w: Walk, station: S) -> None:
     inspection (限期整改, then a second inspection)."""
     rng = w.rng
     if station is S.SITE_INSPECTION and rng.random() < 0.2:
-        w.do(A.INSPECTION_FAILED, w.days(1, 3))
+        w.do(A.INSPECTION_FAILED, w.paced_days(1, 3))
     if rng.random() < 0.04:
         w.do(A.REQUEST_SUPPLEMENT, w.days(0.5, 2))
         w.do(A.SUPPLY, w.days(1, 5))
@@ -512,9 +523,10 @@ def _case(world: World, rng: random.Random, serials: Serials, applicant: Applica
     staff = world.staff.get(org.id) or [f"usr-{org.id}"]
     slow = rng.uniform(3, 6) if rng.random() < SLOW_P else 1.0
     stuck = rng.random() < STUCK_P
+    case = Case(target, channel, item, applicant.org_id is not None,
+                promised_days(business_item.id, org.region_code) / PROMISED_WORKING_DAYS)
     for _ in range(4):
-        placed = _place(rng, Case(target, channel, item, applicant.org_id is not None), applicant.uid, staff, slow,
-                        stuck)
+        placed = _place(rng, case, applicant.uid, staff, slow, stuck)
         if placed is not None:
             break
         # A long case placed late would have to start before the year: plan a brisker one.
@@ -531,7 +543,7 @@ def _place(rng: random.Random, case: Case, applicant_uid: str, staff: Sequence[s
     """Plans a case and moves it by whole weeks so that its main path ends before NOW (open cases: shortly
     before, or weeks before when stuck); None when it would then start before the year."""
     start = datetime(2025, 1, 2, OPEN, tzinfo=CHINA) + timedelta(minutes=rng.randrange(360 * 24 * 60))
-    walk = Walk(rng, _on_duty(start), applicant_uid, staff, slow)
+    walk = Walk(rng, _on_duty(start), applicant_uid, staff, slow, case.pace)
     created = walk.t - timedelta(minutes=rng.randrange(5, 60))
     plan(walk, case)
     assert walk.status is case.target, (walk.status, case.target)
@@ -540,7 +552,9 @@ def _place(rng: random.Random, case: Case, applicant_uid: str, staff: Sequence[s
     if case.target in ANYWHERE:
         weeks = (main_end - NOW) // week + 1 if main_end >= NOW else 0
     else:
-        latest = NOW - timedelta(days=rng.uniform(15, 90) if stuck else rng.uniform(0, 10))
+        # Moving by whole weeks puts the end up to a week before `latest`: an open case that is not stuck was
+        # last touched 0-7 days ago, which a short promise (5 working days, say) may already have run out in.
+        latest = NOW - timedelta(days=rng.uniform(15, 90)) if stuck else NOW
         weeks = (main_end - latest) // week + 1
     shift = weeks * week
     if created - shift < YEAR_START:
@@ -604,7 +618,7 @@ def _rows(rng: random.Random, serials: Serials, org: OrganizationRecord, applica
         "suspended_from": suspended_from.value if suspended_from else None,
         "accepted_at": accepted,
         "completed_at": completed,
-        "due_at": add_working_days(accepted, PROMISED_WORKING_DAYS) if accepted else None,
+        "due_at": add_working_days(accepted, promised_days(business_item.id, org.region_code)) if accepted else None,
         "rectification_due": rectification,
         "certificate_status": ("ISSUED" if A.ISSUE_CERTIFICATE in first else "PENDING") if approved else None,
         "delivery_method": ("MAIL" if mailed else "PICKUP") if approved and A.ISSUE_CERTIFICATE in first else None,
@@ -635,6 +649,22 @@ def _document(serial: int, app_id: str, kind: str, item: CatalogueItem, org: Org
     return {"id": f"doc-{serial:08d}", "application_id": app_id, "kind": kind, "number": number,
             "title": f"{item.name}{title}", "issued_by": org.id, "issued_at": at, "visible_to_applicant": True,
             "content": f"{applicant.name}：你（单位）申请的{item.name}事项，{org.name}已作出{title}（{number}）。"}
+
+
+@cache
+def promised_days(business_item_id: str, region_code: str) -> int:
+    """The working days guides.promised_due gives a case of this business item accepted in this region: those
+    of the nearest seeded guide on the region's chain (its own, its county's, city's, the province's), else
+    the 20 of the licensing law."""
+    days = _promised_days()
+    return next((days[(business_item_id, code)] for code in region_chain(region_code)
+                 if (business_item_id, code) in days), PROMISED_WORKING_DAYS)
+
+
+@cache
+def _promised_days() -> dict[tuple[str, str], int]:
+    guides, _materials = guide_rows(load_catalogue(), NOW)
+    return {(g["business_item_id"], g["region_code"]): g["promised_days"] for g in guides}
 
 
 @cache

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased, defer
 
 from subgraphs.common.caller import Caller
+from subgraphs.common.loaders import ChildRows
 from subgraphs.security.domain import incidents, protection
 from subgraphs.security.models import (
     Asset,
@@ -62,31 +63,6 @@ class AssetsByOwner(DataLoader[str, list[Asset]]):
         for row in rows:
             by_owner[row.owner_id].append(row)
         return [by_owner.get(id_, []) for id_ in owner_ids]
-
-
-class ChildRows(DataLoader[Any, list[Any]]):
-    """The rows of a child table (an asset's changes, a ticket's steps) for many parents in one statement,
-    in the given order: a page of assets with their histories costs one query, not one per asset.
-    `where`: further conditions (the caller's data scope); `options`: loader options (a file's content
-    left unloaded, say)."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], parent: Any, order: Sequence[Any],
-                 where: Sequence[Any] = (), options: Sequence[Any] = ()) -> None:
-        super().__init__()
-        self.sessions = sessions
-        self.parent = parent
-        self.order = order
-        self.where = where
-        self.options = options
-
-    async def batch_load_fn(self, ids: Sequence[Any]) -> list[list[Any]]:
-        async with self.sessions() as session:
-            rows = (await session.scalars(select(self.parent.class_).where(self.parent.in_(ids), *self.where)
-                                          .options(*self.options).order_by(*self.order))).all()
-        found: dict[Any, list[Any]] = defaultdict(list)
-        for row in rows:
-            found[getattr(row, self.parent.key)].append(row)
-        return [found.get(id_, []) for id_ in ids]
 
 
 class IncidentsByOrg(DataLoader[tuple[str, int], list[SecurityIncident]]):

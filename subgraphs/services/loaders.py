@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 from aiodataloader import DataLoader
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from subgraphs.common.loaders import ChildRows
 from subgraphs.services.applications import NEWEST_FIRST
 from subgraphs.services.domain.guides import region_chain
 from subgraphs.services.models import (
@@ -88,25 +88,6 @@ class GuideForRegion(DataLoader[tuple[str, str | None], ServiceGuide | None]):
                 for item_id, region in keys]
 
 
-class MaterialsOfGuide(DataLoader[str, list[MaterialRequirement]]):
-    """ServiceGuide.materials, keyed by guide id, in ordinal order (as domain/guides.materials_of gives
-    them): a page of business items with their guides' materials costs one statement, not one per guide."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        super().__init__()
-        self.sessions = sessions
-
-    async def batch_load_fn(self, guide_ids: Sequence[str]) -> list[list[MaterialRequirement]]:
-        async with self.sessions() as session:
-            rows = (await session.scalars(select(MaterialRequirement).where(
-                MaterialRequirement.guide_id.in_(guide_ids)).order_by(
-                MaterialRequirement.guide_id, MaterialRequirement.ordinal))).all()
-        found: dict[str, list[MaterialRequirement]] = defaultdict(list)
-        for row in rows:
-            found[row.guide_id].append(row)
-        return [found.get(guide_id, []) for guide_id in guide_ids]
-
-
 class ApplicationById(DataLoader[str, Application | None]):
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__()
@@ -143,41 +124,19 @@ class FirstApplications(DataLoader[tuple[str, int], list[Application]]):
         return [newest.get(uid, [])[: first + 1] for uid, first in keys]
 
 
-class ChildrenOfApplication(DataLoader[str, list[Any]]):
-    """The rows of one child table (events, documents, current materials) of many applications, in their
-    order, with one statement: a queue page showing each case's timeline costs one query, not one per case."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], model: Any, order: Sequence[Any],
-                 where: Sequence[Any] = ()) -> None:
-        super().__init__()
-        self.sessions = sessions
-        self.model = model
-        self.order = order
-        self.where = where
-
-    async def batch_load_fn(self, ids: Sequence[str]) -> list[list[Any]]:
-        async with self.sessions() as session:
-            rows = (await session.scalars(select(self.model).where(
-                self.model.application_id.in_(ids), *self.where).order_by(*self.order))).all()
-        found: dict[str, list[Any]] = defaultdict(list)
-        for row in rows:
-            found[row.application_id].append(row)
-        return [found.get(application_id, []) for application_id in ids]
-
-
 class Loaders:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.service_item = ServiceItemById(sessions)
         self.business_item = BusinessItemById(sessions)
         self.business_items_of_item = BusinessItemsByItem(sessions)
         self.guide = GuideForRegion(sessions)
-        self.materials_of_guide = MaterialsOfGuide(sessions)
+        self.materials_of_guide = ChildRows(sessions, MaterialRequirement.guide_id, (MaterialRequirement.ordinal,))
         self.application = ApplicationById(sessions)
         self.first_applications = FirstApplications(sessions)
-        self.events_of_application = ChildrenOfApplication(
-            sessions, ApplicationEvent, (ApplicationEvent.application_id, ApplicationEvent.seq))
-        self.documents_of_application = ChildrenOfApplication(
-            sessions, ApplicationDocument, (ApplicationDocument.issued_at, ApplicationDocument.number))
-        self.materials_of_application = ChildrenOfApplication(
-            sessions, ApplicationMaterial, (ApplicationMaterial.uploaded_at, ApplicationMaterial.id),
+        self.events_of_application = ChildRows(
+            sessions, ApplicationEvent.application_id, (ApplicationEvent.application_id, ApplicationEvent.seq))
+        self.documents_of_application = ChildRows(
+            sessions, ApplicationDocument.application_id, (ApplicationDocument.issued_at, ApplicationDocument.number))
+        self.materials_of_application = ChildRows(
+            sessions, ApplicationMaterial.application_id, (ApplicationMaterial.uploaded_at, ApplicationMaterial.id),
             (ApplicationMaterial.superseded_at.is_(None),))
